@@ -1,0 +1,112 @@
+"""`create_app(engine, wiring)`: the ASGI app, wired one of the four ways."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from reference_app.application.checkpoints import InjectedFault
+from reference_app.application.use_cases import SendUserMessage
+from reference_app.api.schemas import ConversationOut, MessageIn, MessageOut
+from reference_app.infrastructure.database import create_session_maker, get_db
+from reference_app.infrastructure.errors import RETRYABLE_CODES, driver_error_code
+from reference_app.wirings import SessionModule, module_for
+
+
+async def get_use_case(
+    request: Request, db: Annotated[AsyncSession, Depends(get_db)]
+) -> AsyncIterator[SendUserMessage]:
+    module: SessionModule = request.app.state.session_module
+    async with module.provide_use_case(db) as use_case:
+        yield use_case
+
+
+async def post_message(
+    session_id: UUID,
+    body: MessageIn,
+    use_case: Annotated[SendUserMessage, Depends(get_use_case)],
+) -> ConversationOut:
+    processed = await use_case.execute(session_id, body.content)
+    return ConversationOut(
+        session_id=session_id,
+        messages=[MessageOut.of(processed.user_message), MessageOut.of(processed.reply)],
+    )
+
+
+async def get_messages(
+    session_id: UUID, request: Request, db: Annotated[AsyncSession, Depends(get_db)]
+) -> ConversationOut:
+    module: SessionModule = request.app.state.session_module
+    async with module.provide_reader(db) as service:
+        history = await service.history(session_id)
+    if history is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"chat session {session_id} not found")
+    return ConversationOut(session_id=session_id, messages=[MessageOut.of(m) for m in history])
+
+
+async def database_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DBAPIError)
+    code = driver_error_code(error)
+    retryable = code in RETRYABLE_CODES
+    return JSONResponse(
+        status_code=status.HTTP_409_CONFLICT if retryable else 500,
+        content={
+            "detail": "the request conflicted with another; retry it"
+            if retryable
+            else "database error",
+            "code": code,
+            "retryable": retryable,
+        },
+    )
+
+
+async def invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """A 422 naming each invalid field, without echoing the input (it may not even encode)."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {
+            "field": _field_name(problem["loc"]),
+            "loc": [str(part) for part in problem["loc"]],
+            "msg": problem["msg"],
+            "type": problem["type"],
+        }
+        for problem in error.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": problems})
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    names = [part for part in loc if isinstance(part, str) and part not in ("body", "path")]
+    return names[-1] if names else "body"
+
+
+async def injected_fault(_request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=500, content={"detail": str(error), "code": "injected_fault"}
+    )
+
+
+def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:
+    app = FastAPI(title=f"reference app ({wiring})")
+    session_maker = create_session_maker(engine)
+    app.state.session_maker = session_maker
+    app.state.session_module = module_for(wiring)(session_maker)
+    app.state.wiring = wiring
+    app.add_api_route(
+        "/sessions/{session_id}/messages",
+        post_message,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+    )
+    app.add_api_route("/sessions/{session_id}/messages", get_messages, methods=["GET"])
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(InjectedFault, injected_fault)
+    return app

@@ -1,0 +1,1 @@
+"""Use case, MessageProcessor and services: they depend on ports, never on a session maker."""

@@ -1,0 +1,1 @@
+"""Plain domain objects: no SQLAlchemy here, so the mapper is the only bridge to the ORM."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, mapper, repositories, unit of work and engine setup."""

@@ -1,0 +1,27 @@
+"""The four compositions of the same classes; choosing one is one argument to `create_app`."""
+
+from __future__ import annotations
+
+from reference_app.wirings.commit_in_save import CommitInSaveModule
+from reference_app.wirings.session_module import SessionModule
+from reference_app.wirings.two_sessions import TwoSessionsModule
+from reference_app.wirings.unit_of_work import UnitOfWorkModule
+
+WIRINGS: dict[str, type[SessionModule]] = {
+    "two_sessions": TwoSessionsModule,
+    "shared_session": SessionModule,
+    "commit_in_save": CommitInSaveModule,
+    "unit_of_work": UnitOfWorkModule,
+}
+
+
+def module_for(wiring: str) -> type[SessionModule]:
+    try:
+        return WIRINGS[wiring]
+    except KeyError:
+        raise ValueError(
+            f"unknown wiring {wiring!r}; choose one of: {', '.join(WIRINGS)}"
+        ) from None
+
+
+__all__ = ["WIRINGS", "SessionModule", "module_for"]

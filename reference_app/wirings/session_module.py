@@ -1,0 +1,54 @@
+"""SessionModule: the composition root, modelled on the seed's `app/core/di/session_module.py`.
+
+As written here it is the seed's fix 1, `shared_session`: every service gets the request's `db`.
+The other wirings subclass it and override one provider each, so a diff shows the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reference_app.application.agent import FakeAgent
+from reference_app.application.conversation_management_service import (
+    ConversationManagementService,
+)
+from reference_app.application.message_processor import MessageProcessor
+from reference_app.application.use_cases import SendUserMessage
+from reference_app.infrastructure.agent_context_repository import AgentContextRepositoryImpl
+from reference_app.infrastructure.conversation_repository import ConversationRepositoryImpl
+
+
+class SessionModule:
+    name = "shared_session"
+
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self._session_maker = session_maker
+
+    @asynccontextmanager
+    async def provide_use_case(self, db: AsyncSession) -> AsyncIterator[SendUserMessage]:
+        async with AsyncExitStack() as scope:
+            yield SendUserMessage(await self.provide_message_processor(db, scope))
+
+    @asynccontextmanager
+    async def provide_reader(
+        self, db: AsyncSession
+    ) -> AsyncIterator[ConversationManagementService]:
+        async with AsyncExitStack() as scope:
+            yield await self.provide_session_service(db, scope)
+
+    async def provide_message_processor(
+        self, db: AsyncSession, scope: AsyncExitStack
+    ) -> MessageProcessor:
+        service = await self.provide_session_service(db, scope)
+        return MessageProcessor(db, service, AgentContextRepositoryImpl(db), FakeAgent())
+
+    async def provide_session_service(
+        self, db: AsyncSession, scope: AsyncExitStack
+    ) -> ConversationManagementService:
+        return ConversationManagementService(self.provide_conversation_repository(db))
+
+    def provide_conversation_repository(self, db: AsyncSession) -> ConversationRepositoryImpl:
+        return ConversationRepositoryImpl(db)

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from reference_app.application.checkpoints import InjectedFault
@@ -82,6 +84,20 @@ async def invalid_request(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": problems})
 
 
+async def http_error(request: Request, error: Exception) -> Response:
+    """FastAPI answers an undecodable body with a bare 400; name the problem like any other."""
+    assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        problem = {
+            "field": "body",
+            "loc": ["body"],
+            "msg": f"the body is not valid UTF-8 ({error.__cause__.reason})",
+            "type": "utf8_invalid",
+        }
+        return JSONResponse(status_code=422, content={"detail": [problem]})
+    return await http_exception_handler(request, error)
+
+
 def _field_name(loc: tuple[int | str, ...]) -> str:
     names = [part for part in loc if isinstance(part, str) and part not in ("body", "path")]
     return names[-1] if names else "body"
@@ -108,5 +124,6 @@ def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:
     app.add_api_route("/sessions/{session_id}/messages", get_messages, methods=["GET"])
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(InjectedFault, injected_fault)
     return app

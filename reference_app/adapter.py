@@ -1,0 +1,201 @@
+"""The reference app's adapter for the regression pack.
+
+It is an ordinary user of `scenarios.adapter`: it drives the app through HTTP (httpx's ASGI
+transport, no server), reads the database through a separate engine that opens a new
+connection for every read, and installs the runner's hook at the app's checkpoints.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
+
+from reference_app.api.app import create_app
+from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
+from reference_app.infrastructure.database import create_engine, create_schema
+from reference_app.infrastructure.orm import AgentContextModel, MessageModel, SessionModel
+from reference_app.wirings import WIRINGS
+from scenarios.adapter import (
+    Capability,
+    ChatRequest,
+    ChatResponse,
+    DatabaseState,
+    PointHook,
+    SeedConversation,
+    StoredMessage,
+)
+from scenarios.databases import Database
+
+EXPECTED_OUTCOMES_FILE = Path(__file__).with_name("expected_outcomes.toml")
+
+_sessions = SessionModel.__table__
+_messages = MessageModel.__table__
+_contexts = AgentContextModel.__table__
+
+
+def _parse_response(response: httpx.Response) -> ChatResponse:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    messages = tuple(
+        StoredMessage(m["role"], m["content"], m["position"]) for m in body.get("messages", [])
+    )
+    detail = body.get("detail", "")
+    fields: tuple[str, ...] = ()
+    if isinstance(detail, list):
+        fields = tuple(str(problem.get("field")) for problem in detail)
+        detail = "; ".join(f"{p.get('field')}: {p.get('msg')}" for p in detail)
+    return ChatResponse(
+        status=response.status_code,
+        messages=messages,
+        error_code=body.get("code"),
+        invalid_fields=fields,
+        detail=str(detail),
+    )
+
+
+class ReferenceTarget:
+    capabilities = Capability.ALL
+
+    def __init__(self, client: httpx.AsyncClient, reader: AsyncEngine) -> None:
+        self._client = client
+        self._reader = reader
+
+    async def send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
+        path = f"/sessions/{request.raw_session or request.session}/messages"
+
+        async def app_hook(point: str) -> None:
+            if hook is not None and await hook(point):
+                raise InjectedFault(point)
+
+        token = checkpoint_hook.set(app_hook if hook is not None else None)
+        try:
+            if request.body is not None:
+                response = await self._client.post(
+                    path, content=request.body, headers={"content-type": "application/json"}
+                )
+            else:
+                response = await self._client.post(path, json={"content": request.content})
+        except Exception as error:  # an unhandled app error reaches the client as a 500
+            return ChatResponse(status=500, detail=f"{type(error).__name__}: {error}")
+        finally:
+            checkpoint_hook.reset(token)
+        return _parse_response(response)
+
+    async def read_back(self, session: str) -> ChatResponse:
+        return _parse_response(await self._client.get(f"/sessions/{session}/messages"))
+
+    async def read_state(self) -> DatabaseState:
+        async with self._reader.connect() as connection:
+            session_ids = (await connection.scalars(select(_sessions.c.id))).all()
+            message_rows = (
+                await connection.execute(
+                    select(
+                        _messages.c.session_id,
+                        _messages.c.role,
+                        _messages.c.content,
+                        _messages.c.position,
+                    ).order_by(_messages.c.session_id, _messages.c.position)
+                )
+            ).all()
+            context_rows = (
+                await connection.execute(
+                    select(_contexts.c.session_db_id, func.count()).group_by(
+                        _contexts.c.session_db_id
+                    )
+                )
+            ).all()
+        sessions = frozenset(str(s) for s in session_ids)
+        messages: dict[str, list[StoredMessage]] = defaultdict(list)
+        for session_id, role, content, position in message_rows:
+            messages[str(session_id)].append(StoredMessage(role, content, position))
+        contexts = {str(session_id): count for session_id, count in context_rows}
+        dangling = [
+            f"messages.session_id {key} -> sessions" for key in messages if key not in sessions
+        ] + [
+            f"agent_contexts.session_db_id {key} -> sessions"
+            for key in contexts
+            if key not in sessions
+        ]
+        return DatabaseState(
+            sessions=sessions,
+            messages={key: tuple(rows) for key, rows in messages.items()},
+            agent_contexts=contexts,
+            dangling=tuple(dangling),
+        )
+
+    async def reset(self) -> None:
+        async with self._reader.begin() as connection:
+            for table in (_contexts, _messages, _sessions):
+                await connection.execute(delete(table))
+
+    async def seed(self, conversations: Sequence[SeedConversation]) -> None:
+        async with self._reader.begin() as connection:
+            for conversation in conversations:
+                session_id = uuid.UUID(conversation.session)
+                await connection.execute(insert(_sessions).values(id=session_id))
+                if conversation.messages:
+                    await connection.execute(
+                        insert(_messages),
+                        [
+                            {
+                                "session_id": session_id,
+                                "role": role,
+                                "content": content,
+                                "position": position,
+                            }
+                            for position, (role, content) in enumerate(conversation.messages)
+                        ],
+                    )
+                if conversation.agent_context:
+                    await connection.execute(
+                        insert(_contexts).values(session_db_id=session_id, payload="{}")
+                    )
+
+
+class ReferenceTargetFactory:
+    name = "reference_app"
+    wirings: Sequence[str] = tuple(WIRINGS)
+
+    def __init__(self, expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE) -> None:
+        with expected_outcomes_file.open("rb") as file:
+            self._expected: dict[str, dict[str, dict[str, str]]] = tomllib.load(file)
+
+    @asynccontextmanager
+    async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
+        engine = create_engine(database.url)
+        reader = create_engine(database.url, poolclass=NullPool)
+        try:
+            await create_schema(engine)
+            app = create_app(engine, wiring)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://reference-app"
+            ) as client:
+                yield ReferenceTarget(client, reader)
+        finally:
+            await engine.dispose()
+            await reader.dispose()
+
+    def expected_outcome(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
+        table = self._expected.get(wiring, {}).get(database, {})
+        for key in (f"{scenario}[{interleaving}]", scenario, "default"):
+            if key in table:
+                return table[key]
+        return "ok"
+
+
+TARGET = ReferenceTargetFactory()

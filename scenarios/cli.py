@@ -1,0 +1,101 @@
+"""`python -m scenarios run`: run the pack against a target and write the reports.
+
+Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
+ran), 2 on bad usage or an unreachable Postgres under CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scenarios.databases import KINDS, PostgresUnavailable
+from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.outcomes import Verdict
+from scenarios.report import redact, write_reports
+from scenarios.runner import CaseResult
+from scenarios.scenario import ScenarioError, load_pack
+from scenarios.targets import TargetNotFound, configured_target, load_target
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [part for value in values or () for part in value.split(",") if part]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scenarios", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pack and write reports")
+    run.add_argument("--target", help="module:attribute of the TargetFactory "
+                     "(default: [tool.scenarios] target in ./pyproject.toml)")
+    run.add_argument("--wiring", action="append", help="wiring(s) to run (default: all)")
+    run.add_argument("--db", action="append", help=f"database(s): {', '.join(KINDS)} (default: both)")
+    run.add_argument("--pack", action="append", type=Path, help="scenario folder or file "
+                     "(default: the built-in pack)")
+    run.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
+    run.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def _progress(quiet: bool) -> object:
+    def show(result: CaseResult) -> None:
+        if quiet and result.verdict is not Verdict.UNEXPECTED:
+            return
+        mark = {"as_expected": "ok ", "unexpected": "FAIL", "skipped": "skip"}[result.verdict]
+        line = f"{mark} {result.id}: {result.observed}"
+        if result.verdict is Verdict.UNEXPECTED:
+            line += f" (expected {result.expected}): {result.detail}"
+        print(redact(line), flush=True)
+
+    return show
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    spec = args.target or configured_target()
+    if not spec:
+        parser.error("no target: pass --target module:attribute or set [tool.scenarios] target")
+    try:
+        factory = load_target(spec)
+        scenarios = load_pack(args.pack or ())
+    except (TargetNotFound, ScenarioError) as error:
+        parser.error(str(error))
+    if args.keyword:
+        scenarios = [s for s in scenarios if args.keyword in s.name]
+        if not scenarios:
+            parser.error(f"no scenario name contains {args.keyword!r}")
+    wirings = _split(args.wiring) or list(factory.wirings)
+    if unknown := sorted(set(wirings) - set(factory.wirings)):
+        parser.error(f"unknown wiring(s) {unknown}; {factory.name} has {list(factory.wirings)}")
+    databases = _split(args.db) or list(KINDS)
+    if unknown := sorted(set(databases) - set(KINDS)):
+        parser.error(f"unknown database(s) {unknown}; choose from {list(KINDS)}")
+    try:
+        run: MatrixRun = asyncio.run(
+            run_matrix(
+                factory,
+                wirings=wirings,
+                databases=databases,
+                scenarios=scenarios,
+                progress=_progress(args.quiet),  # type: ignore[arg-type]
+            )
+        )
+    except PostgresUnavailable as error:
+        print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
+        return 2
+    for path in write_reports(run, args.reports):
+        print(f"wrote {path}")
+    for note in run.notes:
+        print(f"note: {note}")
+    counts = {v: sum(r.verdict is v for r in run.results) for v in Verdict}
+    print(
+        f"{counts[Verdict.AS_EXPECTED]} as expected, {counts[Verdict.UNEXPECTED]} unexpected, "
+        f"{counts[Verdict.SKIPPED]} skipped, in {run.duration_s:.1f} s"
+    )
+    ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
+    return 0 if ran and not run.unexpected else 1

@@ -1,0 +1,108 @@
+"""Scratch databases for a run: a SQLite file in a temporary folder, and a Postgres database of
+the run's own on the server named by HARNESS_PG_URL, dropped at the end.
+
+The harness never creates, changes or drops anything else on that server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import URL, make_url
+
+PG_URL_VARIABLE = "HARNESS_PG_URL"
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+KINDS = ("sqlite", "postgresql")
+CONNECT_TIMEOUT_S = 5.0
+
+
+class PostgresUnavailable(RuntimeError):
+    """The Postgres server could not be reached; the message says how to point at one."""
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "sqlite" or "postgresql"
+    url: str  # SQLAlchemy URL, password included: never print it, print `display_url`
+
+    @property
+    def display_url(self) -> str:
+        return mask_password(self.url)
+
+
+def mask_password(url: str | URL) -> str:
+    """The URL with its password replaced by ***; anything unparsable is hidden whole."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable database URL>"
+
+
+def postgres_server_url() -> URL:
+    return make_url(os.environ.get(PG_URL_VARIABLE) or DEFAULT_PG_URL)
+
+
+def postgres_required() -> bool:
+    """Under CI an unreachable Postgres is an error, not a skip."""
+    return bool(os.environ.get("CI"))
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin_connection(server: URL) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(_asyncpg_dsn(server), timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        raise PostgresUnavailable(
+            f"cannot reach PostgreSQL at {mask_password(server)} ({type(error).__name__}: "
+            f"{error}); start it or set {PG_URL_VARIABLE} to a server where this user may "
+            "create databases, e.g. postgresql+asyncpg://user:password@host:5432/postgres"
+        ) from error
+
+
+@asynccontextmanager
+async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]:
+    server = server or postgres_server_url()
+    name = f"harness_{secrets.token_hex(6)}"
+    admin = await _admin_connection(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield Database("postgresql", server.set(database=name).render_as_string(False))
+    finally:
+        admin = await _admin_connection(server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@asynccontextmanager
+async def scratch_sqlite(directory: Path | None = None) -> AsyncIterator[Database]:
+    with tempfile.TemporaryDirectory(prefix="harness-", dir=directory) as folder:
+        path = Path(folder) / "harness.sqlite3"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}")
+
+
+@asynccontextmanager
+async def open_scratch_database(kind: str) -> AsyncIterator[Database]:
+    """A fresh, empty database of `kind` for this run, removed afterwards."""
+    if kind == "sqlite":
+        async with scratch_sqlite() as database:
+            yield database
+    elif kind == "postgresql":
+        async with scratch_postgres() as database:
+            yield database
+    else:
+        raise ValueError(f"unknown database {kind!r}; choose one of: {', '.join(KINDS)}")

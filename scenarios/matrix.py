@@ -1,0 +1,105 @@
+"""The matrix: every wiring of a target on every database, each case classified and judged."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from scenarios.adapter import TargetFactory
+from scenarios.databases import (
+    Database,
+    PostgresUnavailable,
+    open_scratch_database,
+    postgres_required,
+)
+from scenarios.outcomes import Verdict
+from scenarios.runner import CaseResult, run_scenarios, skipped_case
+from scenarios.scenario import Scenario
+
+
+@dataclass
+class MatrixRun:
+    target: str
+    results: list[CaseResult] = field(default_factory=list)
+    databases: dict[str, str] = field(default_factory=dict)  # kind -> masked URL or why skipped
+    notes: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def unexpected(self) -> list[CaseResult]:
+        return [r for r in self.results if r.verdict is Verdict.UNEXPECTED]
+
+    @property
+    def skipped(self) -> list[CaseResult]:
+        return [r for r in self.results if r.verdict is Verdict.SKIPPED]
+
+
+async def run_matrix(
+    factory: TargetFactory,
+    *,
+    wirings: Sequence[str],
+    databases: Sequence[str],
+    scenarios: Sequence[Scenario],
+    progress: Callable[[CaseResult], None] | None = None,
+) -> MatrixRun:
+    """Run every case; an unreachable Postgres skips its cells, or raises under CI."""
+    run = MatrixRun(target=factory.name)
+    started = time.perf_counter()
+    # Databases are independent, so their cells run side by side; results keep database order.
+    per_database = await asyncio.gather(
+        *(
+            _run_database(factory, run, kind, wirings=wirings, scenarios=scenarios, progress=progress)
+            for kind in databases
+        )
+    )
+    for results in per_database:
+        run.results.extend(results)
+    run.duration_s = time.perf_counter() - started
+    return run
+
+
+async def _run_database(
+    factory: TargetFactory,
+    run: MatrixRun,
+    kind: str,
+    *,
+    wirings: Sequence[str],
+    scenarios: Sequence[Scenario],
+    progress: Callable[[CaseResult], None] | None,
+) -> list[CaseResult]:
+    results: list[CaseResult] = []
+
+    def record(result: CaseResult) -> None:
+        results.append(result)
+        if progress:
+            progress(result)
+
+    async with AsyncExitStack() as stack:
+        try:
+            database: Database = await stack.enter_async_context(open_scratch_database(kind))
+        except PostgresUnavailable as unavailable:
+            if postgres_required():
+                raise
+            reason = f"skipped: {unavailable}"
+            run.databases[kind] = reason
+            run.notes.append(f"{kind} cells skipped: {unavailable}")
+            for wiring in wirings:
+                for scenario in scenarios:
+                    for interleaving in scenario.interleavings():
+                        record(skipped_case(scenario, interleaving, wiring, kind, reason))
+            return results
+        run.databases[kind] = database.display_url
+        for wiring in wirings:
+            async with factory.open(wiring, database) as target:
+                for result in await run_scenarios(
+                    target,
+                    scenarios,
+                    wiring=wiring,
+                    db=kind,
+                    expected_outcome=factory.expected_outcome,
+                ):
+                    record(result)
+    return results

@@ -1,0 +1,277 @@
+"""Runs scenario cases against a target: seeds, sends the requests in the scenario's mode and
+interleaving, reads the database back through a fresh connection, and classifies the result."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scenarios.adapter import ChatRequest, ChatResponse, PointHook, SeedConversation, Target
+from scenarios.outcomes import Observation, Outcome, RequestResult, Verdict, classify
+from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
+
+# A step that neither reaches its pause point nor finishes within this is reported as a hang.
+# Every database wait the harness configures is far shorter.
+STEP_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One scenario x interleaving x wiring x database: what was expected and what was seen."""
+
+    scenario: str
+    interleaving: str
+    wiring: str
+    db: str
+    expected: str
+    observed: str
+    verdict: Verdict
+    detail: str
+    duration_s: float
+    guards: str = ""
+    steps: tuple[str, ...] = ()
+    responses: tuple[str, ...] = ()
+    rows: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.wiring}-{self.db}-{self.scenario}[{self.interleaving}]"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "db": self.db,
+            "wiring": self.wiring,
+            "scenario": self.scenario,
+            "interleaving": self.interleaving,
+            "expected": self.expected,
+            "observed": self.observed,
+            "verdict": self.verdict.value,
+            "detail": self.detail,
+            "duration_s": round(self.duration_s, 4),
+            "guards": self.guards,
+            "steps": list(self.steps),
+            "responses": list(self.responses),
+            "rows": self.rows,
+        }
+
+
+def skipped_case(
+    scenario: Scenario, interleaving: Interleaving, wiring: str, db: str, reason: str
+) -> CaseResult:
+    return CaseResult(
+        scenario=scenario.name,
+        interleaving=interleaving.id,
+        wiring=wiring,
+        db=db,
+        expected="",
+        observed="skipped",
+        verdict=Verdict.SKIPPED,
+        detail=reason,
+        duration_s=0.0,
+        guards=scenario.guards,
+        steps=interleaving.steps,
+    )
+
+
+def _request_for(spec: RequestSpec, keys: dict[str, str]) -> ChatRequest:
+    return ChatRequest(
+        session=keys[spec.session], content=spec.content, raw_session=spec.raw_session, body=spec.body
+    )
+
+
+def _fault_hook(spec: RequestSpec) -> PointHook | None:
+    if spec.fault is None:
+        return None
+
+    async def hook(point: str) -> bool:
+        return point == spec.fault
+
+    return hook
+
+
+class _Scheduled:
+    """One request of an interleaving: a task that pauses at its `pause_at` points."""
+
+    def __init__(self, target: Target, spec: RequestSpec, keys: dict[str, str]) -> None:
+        self.target = target
+        self.spec = spec
+        self.keys = keys
+        self.arrivals: asyncio.Queue[str] = asyncio.Queue()
+        self.go: asyncio.Queue[None] = asyncio.Queue()
+        self.task: asyncio.Task[ChatResponse] | None = None
+
+    async def hook(self, point: str) -> bool:
+        if point in self.spec.pause_at:
+            self.arrivals.put_nowait(point)
+            await self.go.get()
+        return point == self.spec.fault
+
+    async def advance(self, until: str | None) -> None:
+        """Let the request run to its next pause point (`until`) or to its end."""
+        if self.task is None:
+            self.task = asyncio.create_task(
+                self.target.send(_request_for(self.spec, self.keys), self.hook)
+            )
+        elif not self.task.done():
+            self.go.put_nowait(None)
+        if until is None:
+            await asyncio.wait_for(asyncio.shield(self.task), STEP_TIMEOUT_S)
+            return
+        arrival = asyncio.ensure_future(self.arrivals.get())
+        done, _ = await asyncio.wait(
+            {arrival, self.task}, timeout=STEP_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            arrival.cancel()
+            raise TimeoutError
+        if arrival not in done:
+            arrival.cancel()
+
+
+async def _run_interleaving(
+    target: Target, scenario: Scenario, interleaving: Interleaving, keys: dict[str, str]
+) -> list[RequestResult]:
+    scheduled = {spec.name: _Scheduled(target, spec, keys) for spec in scenario.requests}
+    try:
+        for step in interleaving.steps:
+            name, _, point = step.partition("@")
+            try:
+                await scheduled[name].advance(point or None)
+            except TimeoutError:
+                raise StepHung(step) from None
+    finally:
+        pending = [s.task for s in scheduled.values() if s.task and not s.task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    results = []
+    for spec in scenario.requests:
+        task = scheduled[spec.name].task
+        assert task is not None and task.done()
+        results.append(RequestResult(spec, keys[spec.session], task.result()))
+    return results
+
+
+class StepHung(Exception):
+    def __init__(self, step: str) -> None:
+        super().__init__(
+            f"step {step!r} neither reached its pause point nor finished within {STEP_TIMEOUT_S}s"
+        )
+
+
+async def _send(target: Target, spec: RequestSpec, keys: dict[str, str]) -> RequestResult:
+    response = await target.send(_request_for(spec, keys), _fault_hook(spec))
+    read_back = await target.read_back(keys[spec.session]) if spec.read_back else None
+    return RequestResult(spec, keys[spec.session], response, read_back)
+
+
+async def run_requests(
+    target: Target, scenario: Scenario, interleaving: Interleaving, keys: dict[str, str]
+) -> list[RequestResult]:
+    if scenario.mode is Mode.SEQUENCE:
+        return [await _send(target, spec, keys) for spec in scenario.requests]
+    if scenario.mode is Mode.CONCURRENT:
+        return list(await asyncio.gather(*(_send(target, s, keys) for s in scenario.requests)))
+    return await _run_interleaving(target, scenario, interleaving, keys)
+
+
+def session_keys(scenario: Scenario) -> dict[str, str]:
+    """Fresh chat-session keys for a case, so no two cases can ever share a row."""
+    aliases = {seed.session for seed in scenario.seeds} | {r.session for r in scenario.requests}
+    return {alias: str(uuid.uuid4()) for alias in sorted(aliases)}
+
+
+async def run_case(
+    target: Target,
+    scenario: Scenario,
+    interleaving: Interleaving,
+    *,
+    wiring: str,
+    db: str,
+    expected: str,
+) -> CaseResult:
+    started = time.perf_counter()
+    keys = session_keys(scenario)
+    await target.reset()
+    if scenario.seeds:
+        await target.seed(
+            [
+                SeedConversation(
+                    session=keys[seed.session],
+                    messages=tuple((m.role, m.content or "") for m in seed.messages),
+                    agent_context=seed.agent_context,
+                )
+                for seed in scenario.seeds
+            ]
+        )
+    responses: tuple[str, ...] = ()
+    try:
+        results = await run_requests(target, scenario, interleaving, keys)
+    except StepHung as hung:
+        state = await target.read_state()
+        observation = Observation(Outcome.ERROR, ((Outcome.ERROR, str(hung)),))
+    else:
+        state = await target.read_state()
+        observation = classify(scenario, results, state, keys)
+        responses = tuple(
+            f"{r.spec.name}: HTTP {r.response.status}"
+            + (f" {r.response.error_code}" if r.response.error_code else "")
+            for r in results
+        )
+    aliases = {key: alias for alias, key in keys.items()}
+    rows = state.as_dict()
+    rows["sessions"] = sorted(aliases.get(k, k) for k in state.sessions)
+    rows["messages"] = {aliases.get(k, k): v for k, v in rows["messages"].items()}
+    rows["agent_contexts"] = {aliases.get(k, k): v for k, v in rows["agent_contexts"].items()}
+    observed = observation.outcome.value
+    return CaseResult(
+        scenario=scenario.name,
+        interleaving=interleaving.id,
+        wiring=wiring,
+        db=db,
+        expected=expected,
+        observed=observed,
+        verdict=Verdict.AS_EXPECTED if observed == expected else Verdict.UNEXPECTED,
+        detail=observation.detail,
+        duration_s=time.perf_counter() - started,
+        guards=scenario.guards,
+        steps=interleaving.steps,
+        responses=responses,
+        rows=rows,
+    )
+
+
+def missing_capabilities(target: Target, scenario: Scenario) -> str | None:
+    missing = sorted(scenario.requires - target.capabilities)
+    if not missing:
+        return None
+    return f"target lacks {', '.join(missing)}"
+
+
+async def run_scenarios(
+    target: Target,
+    scenarios: Sequence[Scenario],
+    *,
+    wiring: str,
+    db: str,
+    expected_outcome: Any,
+) -> list[CaseResult]:
+    """Every case of `scenarios` on one open target, in order."""
+    results = []
+    for scenario in scenarios:
+        reason = missing_capabilities(target, scenario)
+        for interleaving in scenario.interleavings():
+            if reason:
+                results.append(skipped_case(scenario, interleaving, wiring, db, reason))
+                continue
+            expected = expected_outcome(scenario.name, interleaving.id, wiring, db)
+            results.append(
+                await run_case(
+                    target, scenario, interleaving, wiring=wiring, db=db, expected=expected
+                )
+            )
+    return results

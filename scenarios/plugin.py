@@ -1,0 +1,213 @@
+"""pytest plugin: the scenario pack as test items, one per scenario x interleaving x wiring x
+database, e.g. `scenarios[two_sessions-postgresql-first_message_new_session-sequence]`.
+
+Inert unless a target is named (`--scenario-target` or the `scenario_target` ini option).
+The items run on the plugin's own event loop, with one open target per wiring and database
+kept for the whole session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scenarios.adapter import Target, TargetFactory
+from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
+from scenarios.databases import postgres_required
+from scenarios.matrix import MatrixRun
+from scenarios.outcomes import Verdict
+from scenarios.report import redact, write_reports
+from scenarios.runner import CaseResult, missing_capabilities, run_case
+from scenarios.scenario import Interleaving, Scenario, load_pack
+from scenarios.targets import load_target
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("scenarios", "two-sessions regression pack")
+    group.addoption("--scenario-target", help="module:attribute of the TargetFactory to test")
+    group.addoption(
+        "--scenario-wiring", action="append", help="wiring(s) to run (comma-separated; default all)"
+    )
+    group.addoption(
+        "--scenario-db", action="append", help=f"database(s) to run: {', '.join(KINDS)}"
+    )
+    group.addoption("--scenario-pack", action="append", help="scenario folder(s) or file(s)")
+    group.addoption("--scenario-reports", help="write matrix.json/md and JUnit XML here")
+    parser.addini("scenario_target", "module:attribute of the TargetFactory to test")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part for value in values or () for part in value.split(",") if part]
+
+
+class ScenarioSession:
+    """Scratch databases and open targets shared by every item, on one event loop."""
+
+    def __init__(self, factory: TargetFactory) -> None:
+        self.factory = factory
+        self.runner = asyncio.Runner()
+        self.stack = AsyncExitStack()
+        self.databases: dict[str, Database | PostgresUnavailable] = {}
+        self.targets: dict[tuple[str, str], Target] = {}
+        self.results: list[CaseResult] = []
+
+    async def _database(self, kind: str) -> Database:
+        if kind not in self.databases:
+            try:
+                self.databases[kind] = await self.stack.enter_async_context(
+                    open_scratch_database(kind)
+                )
+            except PostgresUnavailable as unavailable:
+                self.databases[kind] = unavailable
+        found = self.databases[kind]
+        if isinstance(found, PostgresUnavailable):
+            raise found
+        return found
+
+    async def _target(self, wiring: str, kind: str) -> Target:
+        if (wiring, kind) not in self.targets:
+            database = await self._database(kind)
+            self.targets[wiring, kind] = await self.stack.enter_async_context(
+                self.factory.open(wiring, database)
+            )
+        return self.targets[wiring, kind]
+
+    async def _run(
+        self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str
+    ) -> CaseResult | str:
+        target = await self._target(wiring, kind)
+        reason = missing_capabilities(target, scenario)
+        if reason:
+            return reason
+        expected = self.factory.expected_outcome(scenario.name, interleaving.id, wiring, kind)
+        return await run_case(target, scenario, interleaving, wiring=wiring, db=kind, expected=expected)
+
+    def run(
+        self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str
+    ) -> CaseResult | str:
+        return self.runner.run(self._run(scenario, interleaving, wiring, kind))
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self.stack.aclose())
+        finally:
+            self.runner.close()
+
+
+class ScenarioFailure(Exception):
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.id)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        interleaving: Interleaving,
+        wiring: str,
+        db: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.interleaving = interleaving
+        self.wiring = wiring
+        self.db = db
+        for keyword in (scenario.name, wiring, db, "scenarios"):
+            self.keywords[keyword] = True
+
+    def runtest(self) -> None:
+        session: ScenarioSession = self.config.stash[_SESSION_KEY]
+        try:
+            outcome = session.run(self.scenario, self.interleaving, self.wiring, self.db)
+        except PostgresUnavailable as unavailable:
+            if postgres_required():
+                raise
+            pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+        if isinstance(outcome, str):
+            pytest.skip(outcome)
+        session.results.append(outcome)
+        if outcome.verdict is Verdict.UNEXPECTED:
+            raise ScenarioFailure(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ScenarioFailure):
+            result = excinfo.value.result
+            return redact(
+                "\n".join(
+                    [
+                        f"scenario {result.scenario} ({self.scenario.path.name}): "
+                        f"{self.scenario.guards}",
+                        f"wiring {result.wiring} on {result.db}, interleaving {result.interleaving}",
+                        f"steps:     {' -> '.join(result.steps)}",
+                        f"responses: {', '.join(result.responses)}",
+                        f"expected:  {result.expected}",
+                        f"observed:  {result.observed}",
+                        f"detail:    {result.detail}",
+                        "rows a fresh connection found:",
+                        json.dumps(result.rows, indent=2, ensure_ascii=False),
+                    ]
+                )
+            )
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.scenario.path, 0, f"scenario {self.name}"
+
+
+_SESSION_KEY = pytest.StashKey[ScenarioSession]()
+
+
+def _target_spec(config: pytest.Config) -> str | None:
+    spec = config.getoption("scenario_target") or config.getini("scenario_target")
+    return str(spec) if spec else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    spec = _target_spec(config)
+    if not spec:
+        return
+    factory = load_target(spec)
+    wirings = _split(config.getoption("scenario_wiring")) or list(factory.wirings)
+    databases = _split(config.getoption("scenario_db")) or list(KINDS)
+    for name, chosen, known in (("wiring", wirings, factory.wirings), ("db", databases, KINDS)):
+        if unknown := sorted(set(chosen) - set(known)):
+            raise pytest.UsageError(f"unknown --scenario-{name} {unknown}; known: {list(known)}")
+    packs = [Path(p) for p in _split(config.getoption("scenario_pack"))]
+    config.stash[_SESSION_KEY] = ScenarioSession(factory)
+    for scenario in load_pack(packs):
+        for interleaving in scenario.interleavings():
+            for wiring in wirings:
+                for db in databases:
+                    items.append(
+                        ScenarioItem.from_parent(
+                            session,
+                            name=f"scenarios[{wiring}-{db}-{scenario.name}-{interleaving.id}]",
+                            scenario=scenario,
+                            interleaving=interleaving,
+                            wiring=wiring,
+                            db=db,
+                        )
+                    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    scenario_session = session.config.stash.get(_SESSION_KEY, None)
+    if scenario_session is None:
+        return
+    scenario_session.close()
+    directory = session.config.getoption("scenario_reports")
+    if directory and scenario_session.results:
+        run = MatrixRun(target=scenario_session.factory.name, results=scenario_session.results)
+        run.duration_s = sum(r.duration_s for r in run.results)
+        write_reports(run, Path(directory))

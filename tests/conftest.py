@@ -1,0 +1,46 @@
+"""Scratch databases for the test session: a SQLite file and a Postgres database of our own.
+
+Postgres comes from HARNESS_PG_URL; when it is unreachable, tests that need it are skipped
+locally with the reason and fail under CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from scenarios.databases import (
+    Database,
+    PostgresUnavailable,
+    open_scratch_database,
+    postgres_required,
+)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def sqlite_database() -> AsyncIterator[Database]:
+    async with open_scratch_database("sqlite") as database:
+        yield database
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[Database]:
+    scratch = open_scratch_database("postgresql")
+    try:
+        database = await scratch.__aenter__()
+    except PostgresUnavailable as unavailable:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required under CI: {unavailable}")
+        pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+    try:
+        yield database
+    finally:
+        await scratch.__aexit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    """Each test that takes `database` runs once on SQLite and once on Postgres."""
+    return request.getfixturevalue(f"{request.param}_database")  # type: ignore[no-any-return]

@@ -43,4 +43,5 @@ async def postgres_database() -> AsyncIterator[Database]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
-    return request.getfixturevalue(f"{request.param}_database")  # type: ignore[no-any-return]
+    fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
+    return request.getfixturevalue(fixture)  # type: ignore[no-any-return]

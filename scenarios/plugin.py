@@ -166,7 +166,11 @@ _SESSION_KEY = pytest.StashKey[ScenarioSession]()
 
 
 def _target_spec(config: pytest.Config) -> str | None:
-    spec = config.getoption("scenario_target") or config.getini("scenario_target")
+    """The option always counts; the ini value only when pytest runs its whole test suite, so
+    `pytest tests/some_test.py` does not also run the pack."""
+    spec = config.getoption("scenario_target")
+    if not spec and config.args_source is not pytest.Config.ArgsSource.ARGS:
+        spec = config.getini("scenario_target")
     return str(spec) if spec else None
 
 

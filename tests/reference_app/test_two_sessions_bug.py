@@ -1,0 +1,83 @@
+"""The bug, reproduced the way the seed found it, on both databases."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import pytest
+
+from scenarios.databases import Database
+from tests.reference_app.conftest import empty_tables, fresh_rows, post, reference_client
+
+
+async def test_two_sessions_on_postgres_fails_the_agent_context_fk_and_keeps_nothing(
+    postgres_database: Database,
+) -> None:
+    await empty_tables(postgres_database)
+    session_id = uuid.uuid4()
+    async with reference_client(postgres_database, "two_sessions") as client:
+        response = await post(client, session_id, "Hello")
+    assert response.status_code == 500
+    assert response.json()["code"] == "23503"  # ForeignKeyViolationError, as in the seed
+    rows = await fresh_rows(postgres_database)
+    assert rows.messages_of(session_id) == []
+    assert str(session_id) not in rows.sessions
+    assert rows.agent_contexts == []
+
+
+async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
+    sqlite_database: Database,
+) -> None:
+    await empty_tables(sqlite_database)
+    session_id = uuid.uuid4()
+    async with reference_client(sqlite_database, "two_sessions") as client:
+        started = time.perf_counter()
+        response = await post(client, session_id, "Hello")
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 409
+    assert response.json()["code"] == "SQLITE_BUSY"
+    assert elapsed < 1.0, f"the lock wait took {elapsed:.2f}s; the busy timeout should bound it"
+    rows = await fresh_rows(sqlite_database)
+    assert rows.sessions == set()
+    assert rows.messages == []
+    assert rows.agent_contexts == []
+
+
+async def test_two_sessions_acknowledges_a_message_that_a_fresh_connection_cannot_find(
+    clean_database: Database,
+) -> None:
+    """The seed's "Saved conversation ..." that was not: the lost-write shape on both databases."""
+    session_id = uuid.uuid4()
+    async with reference_client(clean_database, "shared_session") as client:
+        assert (await post(client, session_id, "An earlier message")).status_code == 201
+    async with reference_client(clean_database, "two_sessions") as client:
+        response = await post(client, session_id, "A message that will be lost")
+    assert response.status_code == 201
+    assert [m["content"] for m in response.json()["messages"]][0] == "A message that will be lost"
+    rows = await fresh_rows(clean_database)
+    assert [c for _, c, _ in rows.messages_of(session_id)] == [
+        "An earlier message",
+        "Echo: An earlier message",
+    ]
+
+
+async def test_two_sessions_log_shows_two_database_sessions_in_one_request(
+    clean_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_id = uuid.uuid4()
+    async with reference_client(clean_database, "two_sessions") as client:
+        with caplog.at_level(logging.INFO, logger="reference_app"):
+            await post(client, session_id, "Hello")
+    opened = [r.getMessage() for r in caplog.records if "Request session opened" in r.getMessage()]
+    saved = [r.getMessage() for r in caplog.records if "Saved conversation" in r.getMessage()]
+    created = [r.getMessage() for r in caplog.records if "Session created and committed" in r.getMessage()]
+    assert len(opened) == 1 and saved and created
+    request_label = re.search(r"\[(db#\d+)\]", opened[0])
+    repository_label = re.search(r"\[(db#\d+)\]", saved[0])
+    assert request_label and repository_label
+    assert request_label.group(1) != repository_label.group(1), (
+        "the repository saved through a second database session"
+    )

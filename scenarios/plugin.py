@@ -189,20 +189,28 @@ def pytest_collection_modifyitems(
             raise pytest.UsageError(f"unknown --scenario-{name} {unknown}; known: {list(known)}")
     packs = [Path(p) for p in _split(config.getoption("scenario_pack"))]
     config.stash[_SESSION_KEY] = ScenarioSession(factory)
+    pack: list[pytest.Item] = []
     for scenario in load_pack(packs):
         for interleaving in scenario.interleavings():
             for wiring in wirings:
                 for db in databases:
-                    items.append(
+                    name = f"scenarios[{wiring}-{db}-{scenario.name}-{interleaving.id}]"
+                    pack.append(
                         ScenarioItem.from_parent(
                             session,
-                            name=f"scenarios[{wiring}-{db}-{scenario.name}-{interleaving.id}]",
+                            name=name,
+                            nodeid=name,
                             scenario=scenario,
                             interleaving=interleaving,
                             wiring=wiring,
                             db=db,
                         )
                     )
+    items.extend(pack)
+    # Report them as collected, so the terminal's "collected N items" counts the pack too.
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport("scenarios", "passed", None, pack)
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

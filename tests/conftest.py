@@ -18,6 +18,8 @@ from scenarios.databases import (
     postgres_required,
 )
 
+pytest_plugins = ["pytester"]
+
 
 @pytest_asyncio.fixture(scope="session")
 async def sqlite_database() -> AsyncIterator[Database]:

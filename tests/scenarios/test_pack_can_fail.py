@@ -1,0 +1,76 @@
+"""Proof that the pack can fail: a scenario that passes on every wiring proves nothing.
+
+Runs the whole pack against the reference app on every wiring and both databases, then checks
+the pack itself: every scenario that asserts persistence must catch `two_sessions` on at least
+one database, and must pass on both fixes on both databases.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from reference_app.adapter import TARGET
+from scenarios.databases import Database
+from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.outcomes import Verdict
+from scenarios.scenario import load_pack
+
+pytestmark = pytest.mark.postgres
+FIXES = ("shared_session", "unit_of_work")
+
+
+@pytest.fixture(scope="module")
+async def matrix(postgres_database: Database) -> MatrixRun:
+    """`postgres_database` makes an unreachable server a skip locally and a failure under CI."""
+    return await run_matrix(
+        TARGET, wirings=TARGET.wirings, databases=("sqlite", "postgresql"), scenarios=load_pack()
+    )
+
+
+def observed(run: MatrixRun) -> dict[tuple[str, str, str], set[str]]:
+    outcomes: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for result in run.results:
+        assert result.verdict is not Verdict.SKIPPED, result.detail
+        outcomes[result.scenario, result.wiring, result.db].add(result.observed)
+    return outcomes
+
+
+def test_every_persistence_scenario_catches_two_sessions_on_some_database(matrix: MatrixRun) -> None:
+    outcomes = observed(matrix)
+    proving_nothing = [
+        scenario.name
+        for scenario in load_pack()
+        if scenario.asserts_persistence
+        and all(outcomes[scenario.name, "two_sessions", db] == {"ok"} for db in ("sqlite", "postgresql"))
+    ]
+    assert proving_nothing == [], "these scenarios pass on the buggy wiring: they prove nothing"
+
+
+def test_both_fixes_are_ok_on_both_databases(matrix: MatrixRun) -> None:
+    outcomes = observed(matrix)
+    not_ok = {key: found for key, found in outcomes.items() if key[1] in FIXES and found != {"ok"}}
+    assert not_ok == {}
+
+
+def test_no_scenario_passes_on_every_wiring(matrix: MatrixRun) -> None:
+    outcomes = observed(matrix)
+    always_ok = [
+        name
+        for name in {key[0] for key in outcomes}
+        if all(found == {"ok"} for key, found in outcomes.items() if key[0] == name)
+    ]
+    assert always_ok == []
+
+
+def test_commit_in_save_shows_its_partial_commit_under_injected_faults(matrix: MatrixRun) -> None:
+    outcomes = observed(matrix)
+    for scenario in load_pack():
+        if any(r.fault for r in scenario.requests):
+            for db in ("sqlite", "postgresql"):
+                assert outcomes[scenario.name, "commit_in_save", db] == {"partial_commit"}, scenario.name
+
+
+def test_every_verdict_of_the_reference_matrix_is_as_expected(matrix: MatrixRun) -> None:
+    assert [f"{r.id}: {r.observed} (expected {r.expected})" for r in matrix.unexpected] == []

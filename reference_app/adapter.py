@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 from reference_app.api.app import create_app
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from reference_app.infrastructure.database import create_engine, create_schema
-from reference_app.infrastructure.orm import AgentContextModel, MessageModel, SessionModel
+from reference_app.infrastructure.orm import AgentContextModel, Base, MessageModel, SessionModel
 from reference_app.wirings import WIRINGS
 from scenarios.adapter import (
     Capability,
@@ -38,9 +38,9 @@ from scenarios.databases import Database
 
 EXPECTED_OUTCOMES_FILE = Path(__file__).with_name("expected_outcomes.toml")
 
-_sessions = SessionModel.__table__
-_messages = MessageModel.__table__
-_contexts = AgentContextModel.__table__
+_sessions = Base.metadata.tables[SessionModel.__tablename__]
+_messages = Base.metadata.tables[MessageModel.__tablename__]
+_contexts = Base.metadata.tables[AgentContextModel.__tablename__]
 
 
 def _parse_response(response: httpx.Response) -> ChatResponse:

@@ -33,9 +33,7 @@ class Capability:
     READ_ROUTE = "read_route"  # a client can read a conversation back
     CONCURRENCY = "concurrency"  # several requests may be in flight at once
 
-    ALL: frozenset[str] = frozenset(
-        {FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY}
-    )
+    ALL: frozenset[str] = frozenset({FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY})
 
 
 @dataclass(frozen=True)
@@ -134,8 +132,6 @@ class TargetFactory(Protocol):
         """Create the schema on `database` and yield a target for `wiring`."""
         ...
 
-    def expected_outcome(
-        self, scenario: str, interleaving: str, wiring: str, database: str
-    ) -> str:
+    def expected_outcome(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
         """The outcome this case is expected to show; a ported app says `ok` everywhere."""
         ...

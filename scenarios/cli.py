@@ -29,12 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scenarios", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pack and write reports")
-    run.add_argument("--target", help="module:attribute of the TargetFactory "
-                     "(default: [tool.scenarios] target in ./pyproject.toml)")
+    run.add_argument(
+        "--target",
+        help="module:attribute of the TargetFactory "
+        "(default: [tool.scenarios] target in ./pyproject.toml)",
+    )
     run.add_argument("--wiring", action="append", help="wiring(s) to run (default: all)")
-    run.add_argument("--db", action="append", help=f"database(s): {', '.join(KINDS)} (default: both)")
-    run.add_argument("--pack", action="append", type=Path, help="scenario folder or file "
-                     "(default: the built-in pack)")
+    run.add_argument(
+        "--db", action="append", help=f"database(s): {', '.join(KINDS)} (default: both)"
+    )
+    run.add_argument(
+        "--pack",
+        action="append",
+        type=Path,
+        help="scenario folder or file (default: the built-in pack)",
+    )
     run.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")

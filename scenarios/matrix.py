@@ -51,7 +51,9 @@ async def run_matrix(
     # Databases are independent, so their cells run side by side; results keep database order.
     per_database = await asyncio.gather(
         *(
-            _run_database(factory, run, kind, wirings=wirings, scenarios=scenarios, progress=progress)
+            _run_database(
+                factory, run, kind, wirings=wirings, scenarios=scenarios, progress=progress
+            )
             for kind in databases
         )
     )

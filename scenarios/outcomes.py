@@ -104,7 +104,9 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
         name, code = spec.name, response.error_code
         if spec.expect is Expect.REJECTED:
             if not 400 <= response.status < 500:
-                findings.append((Outcome.ERROR, f"{name}: expected a 4xx, got {_describe(response)}"))
+                findings.append(
+                    (Outcome.ERROR, f"{name}: expected a 4xx, got {_describe(response)}")
+                )
             elif spec.rejected_field not in response.invalid_fields:
                 findings.append(
                     (
@@ -117,7 +119,10 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
         if response.ok:
             if spec.expect is Expect.FAULT:
                 findings.append(
-                    (Outcome.ERROR, f"{name}: succeeded although a fault was injected at {spec.fault}")
+                    (
+                        Outcome.ERROR,
+                        f"{name}: succeeded although a fault was injected at {spec.fault}",
+                    )
                 )
             continue
         conflict_allowed = spec.expect is Expect.SUCCESS_OR_CONFLICT
@@ -125,12 +130,13 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
             findings.append((Outcome.FK_VIOLATION, f"{name}: foreign key violation ({code})"))
         elif code in LOCK_CODES and not conflict_allowed:
             findings.append((Outcome.LOCK_TIMEOUT, f"{name}: bounded wait ran out ({code})"))
-        elif code in LOCK_CODES | CONFLICT_CODES and conflict_allowed:
-            continue
-        elif code == INJECTED_FAULT_CODE and spec.expect is Expect.FAULT:
-            continue
-        else:
-            findings.append((Outcome.ERROR, f"{name}: failed with {_describe(response)} {response.detail}".strip()))
+        elif not _expected_failure(spec.expect, code):
+            findings.append(
+                (
+                    Outcome.ERROR,
+                    f"{name}: failed with {_describe(response)} {response.detail}".strip(),
+                )
+            )
     racing = [r for r in results if r.spec.expect is Expect.SUCCESS_OR_CONFLICT]
     if racing and not any(r.response.ok for r in racing):
         # Conflicts are allowed, but a wiring where every racing request fails makes no progress.
@@ -140,15 +146,22 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
             if any(r.response.error_code in LOCK_CODES for r in racing)
             else Outcome.ERROR
         )
-        findings.append((outcome, f"every racing request failed ({', '.join(codes)}): none made progress"))
+        findings.append(
+            (outcome, f"every racing request failed ({', '.join(codes)}): none made progress")
+        )
     return findings
+
+
+def _expected_failure(expect: Expect, code: str | None) -> bool:
+    """A retryable conflict where the scenario allows one, or the fault it injected."""
+    if expect is Expect.SUCCESS_OR_CONFLICT:
+        return code in LOCK_CODES | CONFLICT_CODES
+    return expect is Expect.FAULT and code == INJECTED_FAULT_CODE
 
 
 def _user_positions(state: DatabaseState, key: str, content: object) -> list[int]:
     return [
-        m.position
-        for m in state.messages.get(key, ())
-        if m.role == "user" and m.content == content
+        m.position for m in state.messages.get(key, ()) if m.role == "user" and m.content == content
     ]
 
 
@@ -216,7 +229,9 @@ def _persistence_findings(
         if state.agent_contexts.get(key) and key not in explained_sessions:
             leftovers.append("an agent context")
         if leftovers:
-            kind = Outcome.ERROR if result.spec.expect is Expect.REJECTED else Outcome.PARTIAL_COMMIT
+            kind = (
+                Outcome.ERROR if result.spec.expect is Expect.REJECTED else Outcome.PARTIAL_COMMIT
+            )
             findings.append(
                 (
                     kind,
@@ -242,12 +257,16 @@ def _persistence_findings(
     for key, messages in state.messages.items():
         positions = sorted(m.position for m in messages)
         if positions != list(range(len(positions))):
-            findings.append((Outcome.ERROR, f"positions in a chat session are {positions}: not gapless"))
+            findings.append(
+                (Outcome.ERROR, f"positions in a chat session are {positions}: not gapless")
+            )
         surplus = len(messages) - expected_count[key]
         if surplus > 0:
             kind = Outcome.PARTIAL_COMMIT if key in failed_keys else Outcome.ERROR
-            findings.append((kind, f"{surplus} message(s) in a chat session that no acknowledged request wrote"))
-    for key, count in state.agent_contexts.items():
+            findings.append(
+                (kind, f"{surplus} message(s) in a chat session that no acknowledged request wrote")
+            )
+    for count in state.agent_contexts.values():
         if count > 1:
             findings.append((Outcome.ERROR, f"{count} agent contexts for one chat session"))
     return findings
@@ -266,12 +285,17 @@ def _expected_state_findings(
     if expect.sessions is not None:
         found = named(set(state.sessions))
         if found != sorted(expect.sessions):
-            findings.append((Outcome.ERROR, f"expected chat sessions {sorted(expect.sessions)}, found {found}"))
+            findings.append(
+                (Outcome.ERROR, f"expected chat sessions {sorted(expect.sessions)}, found {found}")
+            )
     if expect.agent_contexts is not None:
         found = named({k for k, n in state.agent_contexts.items() if n})
         if found != sorted(expect.agent_contexts):
             findings.append(
-                (Outcome.ERROR, f"expected agent contexts for {sorted(expect.agent_contexts)}, found {found}")
+                (
+                    Outcome.ERROR,
+                    f"expected agent contexts for {sorted(expect.agent_contexts)}, found {found}",
+                )
             )
     for alias, patterns in (expect.messages or {}).items():
         stored = state.messages.get(keys.get(alias, ""), ())

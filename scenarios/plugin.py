@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 
 from scenarios.adapter import Target, TargetFactory
-from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
-from scenarios.databases import postgres_required
+from scenarios.databases import (
+    KINDS,
+    Database,
+    PostgresUnavailable,
+    open_scratch_database,
+    postgres_required,
+)
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.report import redact, write_reports
@@ -85,7 +90,9 @@ class ScenarioSession:
         if reason:
             return reason
         expected = self.factory.expected_outcome(scenario.name, interleaving.id, wiring, kind)
-        return await run_case(target, scenario, interleaving, wiring=wiring, db=kind, expected=expected)
+        return await run_case(
+            target, scenario, interleaving, wiring=wiring, db=kind, expected=expected
+        )
 
     def run(
         self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str
@@ -145,7 +152,8 @@ class ScenarioItem(pytest.Item):
                     [
                         f"scenario {result.scenario} ({self.scenario.path.name}): "
                         f"{self.scenario.guards}",
-                        f"wiring {result.wiring} on {result.db}, interleaving {result.interleaving}",
+                        f"wiring {result.wiring} on {result.db}, "
+                        f"interleaving {result.interleaving}",
                         f"steps:     {' -> '.join(result.steps)}",
                         f"responses: {', '.join(result.responses)}",
                         f"expected:  {result.expected}",
@@ -189,7 +197,7 @@ def pytest_collection_modifyitems(
             raise pytest.UsageError(f"unknown --scenario-{name} {unknown}; known: {list(known)}")
     packs = [Path(p) for p in _split(config.getoption("scenario_pack"))]
     config.stash[_SESSION_KEY] = ScenarioSession(factory)
-    pack: list[pytest.Item] = []
+    pack: list[pytest.Item | pytest.Collector] = []
     for scenario in load_pack(packs):
         for interleaving in scenario.interleavings():
             for wiring in wirings:
@@ -206,11 +214,9 @@ def pytest_collection_modifyitems(
                             db=db,
                         )
                     )
-    items.extend(pack)
+    items.extend(item for item in pack if isinstance(item, pytest.Item))
     # Report them as collected, so the terminal's "collected N items" counts the pack too.
-    config.hook.pytest_collectreport(
-        report=pytest.CollectReport("scenarios", "passed", None, pack)
-    )
+    config.hook.pytest_collectreport(report=pytest.CollectReport("scenarios", "passed", None, pack))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -49,7 +49,7 @@ def summary(run: MatrixRun) -> dict[str, Any]:
 
 
 def matrix_document(run: MatrixRun) -> dict[str, Any]:
-    return _redact_tree(
+    document: dict[str, Any] = _redact_tree(
         {
             "format": REPORT_FORMAT,
             "target": run.target,
@@ -61,6 +61,7 @@ def matrix_document(run: MatrixRun) -> dict[str, Any]:
             "cells": [r.as_dict() for r in run.results],
         }
     )
+    return document
 
 
 def _axes(run: MatrixRun) -> tuple[list[str], list[str], list[str]]:
@@ -78,7 +79,7 @@ def _cell_text(results: list[CaseResult]) -> str:
     unexpected = [r for r in results if r.verdict is Verdict.UNEXPECTED]
     outcomes = Counter(r.observed for r in results if r.verdict is not Verdict.SKIPPED)
     shown = ", ".join(
-        outcome if len(outcomes) == 1 and n == 1 else f"{outcome} ×{n}"
+        outcome if len(outcomes) == 1 and n == 1 else f"{outcome} x{n}"
         for outcome, n in outcomes.most_common()
     )
     if unexpected:
@@ -156,7 +157,7 @@ def markdown_document(run: MatrixRun) -> str:
         markdown_summary(run),
         "## Scenarios",
         "",
-        "Each cell shows the observed outcome (×N for interleavings); ❌ marks a verdict of "
+        "Each cell shows the observed outcome (xN for interleavings); ❌ marks a verdict of "
         "`unexpected`, with the outcome that was expected.",
         "",
         *_scenario_table(run),

@@ -79,7 +79,10 @@ def skipped_case(
 
 def _request_for(spec: RequestSpec, keys: dict[str, str]) -> ChatRequest:
     return ChatRequest(
-        session=keys[spec.session], content=spec.content, raw_session=spec.raw_session, body=spec.body
+        session=keys[spec.session],
+        content=spec.content,
+        raw_session=spec.raw_session,
+        body=spec.body,
     )
 
 
@@ -145,13 +148,14 @@ async def _run_interleaving(
                 raise StepHung(step) from None
     finally:
         pending = [s.task for s in scheduled.values() if s.task and not s.task.done()]
-        for task in pending:
-            task.cancel()
+        for unfinished in pending:
+            unfinished.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
     results = []
     for spec in scenario.requests:
         task = scheduled[spec.name].task
-        assert task is not None and task.done()
+        assert task is not None
+        assert task.done()
         results.append(RequestResult(spec, keys[spec.session], task.result()))
     return results
 

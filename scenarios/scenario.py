@@ -163,7 +163,7 @@ _EXPECT_KEYS = {"sessions", "agent_contexts", "messages"}
 class _Reader:
     """Typed access to one TOML table, with errors that name the file and the key."""
 
-    def __init__(self, path: Path, where: str, table: Mapping[str, Any], allowed: set[str]):
+    def __init__(self, path: Path, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
         self.path = path
         self.where = where
         self.table = table
@@ -308,7 +308,7 @@ def _load_request(path: Path, index: int, table: Any) -> RequestSpec:
     if (expect is Expect.REJECTED) != (rejected_field is not None):
         reader.fail("'rejected_field' is required with expect = \"rejected\", and only then")
     if (expect is Expect.FAULT) != (fault is not None):
-        reader.fail("expect = \"fault\" needs a 'fault' point, and a fault expects \"fault\"")
+        reader.fail('expect = "fault" needs a \'fault\' point, and a fault expects "fault"')
     return RequestSpec(
         name=name,
         session=reader.get("session", str),

@@ -30,7 +30,9 @@ def load_target(spec: str) -> TargetFactory:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise TargetNotFound(f"cannot import {module_name!r} for target {spec!r}: {error}") from error
+        raise TargetNotFound(
+            f"cannot import {module_name!r} for target {spec!r}: {error}"
+        ) from error
     try:
         factory = getattr(module, attribute)
     except AttributeError:

@@ -7,16 +7,16 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reference_app.api.schemas import ConversationOut, MessageIn, MessageOut
 from reference_app.application.checkpoints import InjectedFault
 from reference_app.application.use_cases import SendUserMessage
-from reference_app.api.schemas import ConversationOut, MessageIn, MessageOut
 from reference_app.infrastructure.database import create_session_maker, get_db
 from reference_app.infrastructure.errors import RETRYABLE_CODES, driver_error_code
 from reference_app.wirings import SessionModule, module_for
@@ -104,9 +104,7 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 
 
 async def injected_fault(_request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse(
-        status_code=500, content={"detail": str(error), "code": "injected_fault"}
-    )
+    return JSONResponse(status_code=500, content={"detail": str(error), "code": "injected_fault"})
 
 
 def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:

@@ -39,11 +39,15 @@ async def fresh_rows(database: Database) -> Rows:
     engine = create_async_engine(database.url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
-            sessions = {_uuid(v) for v in (await connection.scalars(text("SELECT id FROM sessions")))}
+            sessions = {
+                _uuid(v) for v in (await connection.scalars(text("SELECT id FROM sessions")))
+            }
             messages = [
                 (_uuid(s), r, c, p)
                 for s, r, c, p in await connection.execute(
-                    text("SELECT session_id, role, content, position FROM messages ORDER BY position")
+                    text(
+                        "SELECT session_id, role, content, position FROM messages ORDER BY position"
+                    )
                 )
             ]
             contexts = [

@@ -40,7 +40,9 @@ async def test_invalid_body_gets_a_422_naming_the_field_and_stores_nothing(
     assert [c for _, c, _ in rows.messages_of(session_id)] == ["Earlier", "Echo: Earlier"]
 
 
-@pytest.mark.parametrize("session_id", ["not-a-uuid", "1234", "00000000-0000-0000-0000-00000000000g"])
+@pytest.mark.parametrize(
+    "session_id", ["not-a-uuid", "1234", "00000000-0000-0000-0000-00000000000g"]
+)
 async def test_malformed_session_id_gets_a_422_naming_session_id(
     clean_database: Database, session_id: str
 ) -> None:
@@ -51,7 +53,9 @@ async def test_malformed_session_id_gets_a_422_naming_session_id(
     assert (await fresh_rows(clean_database)).sessions == set()
 
 
-async def test_text_that_looks_like_sql_or_markup_is_stored_verbatim(clean_database: Database) -> None:
+async def test_text_that_looks_like_sql_or_markup_is_stored_verbatim(
+    clean_database: Database,
+) -> None:
     session_id = uuid.uuid4()
     content = "'); DROP TABLE messages; -- <script>alert(1)</script> 🙂 ünïcödé"
     async with reference_client(clean_database, "unit_of_work") as client:

@@ -32,7 +32,9 @@ async def test_fixed_wiring_persists_session_messages_and_agent_context(
 
 
 @pytest.mark.parametrize("wiring", FIXED)
-@pytest.mark.parametrize("point", ["after_user_message", "after_agent_context", "after_reply", "at_commit"])
+@pytest.mark.parametrize(
+    "point", ["after_user_message", "after_agent_context", "after_reply", "at_commit"]
+)
 async def test_fixed_wiring_rolls_back_everything_on_a_failure_after_save(
     clean_database: Database, wiring: str, point: str
 ) -> None:
@@ -80,7 +82,10 @@ async def test_commit_in_save_leaves_a_partial_commit_when_a_later_step_fails(
 ) -> None:
     """The known flaw of fix 2, asserted: rows saved before the failure stay committed."""
     session_id = uuid.uuid4()
-    async with reference_client(clean_database, "commit_in_save") as client, fault_at("after_reply"):
+    async with (
+        reference_client(clean_database, "commit_in_save") as client,
+        fault_at("after_reply"),
+    ):
         response = await post(client, session_id, "Fails after the reply is saved")
     assert response.status_code == 500
     rows = await fresh_rows(clean_database)

@@ -56,7 +56,7 @@ async def test_two_sessions_acknowledges_a_message_that_a_fresh_connection_canno
     async with reference_client(clean_database, "two_sessions") as client:
         response = await post(client, session_id, "A message that will be lost")
     assert response.status_code == 201
-    assert [m["content"] for m in response.json()["messages"]][0] == "A message that will be lost"
+    assert next(m["content"] for m in response.json()["messages"]) == "A message that will be lost"
     rows = await fresh_rows(clean_database)
     assert [c for _, c, _ in rows.messages_of(session_id)] == [
         "An earlier message",
@@ -73,11 +73,16 @@ async def test_two_sessions_log_shows_two_database_sessions_in_one_request(
             await post(client, session_id, "Hello")
     opened = [r.getMessage() for r in caplog.records if "Request session opened" in r.getMessage()]
     saved = [r.getMessage() for r in caplog.records if "Saved conversation" in r.getMessage()]
-    created = [r.getMessage() for r in caplog.records if "Session created and committed" in r.getMessage()]
-    assert len(opened) == 1 and saved and created
+    created = [
+        r.getMessage() for r in caplog.records if "Session created and committed" in r.getMessage()
+    ]
+    assert len(opened) == 1
+    assert saved
+    assert created
     request_label = re.search(r"\[(db#\d+)\]", opened[0])
     repository_label = re.search(r"\[(db#\d+)\]", saved[0])
-    assert request_label and repository_label
+    assert request_label
+    assert repository_label
     assert request_label.group(1) != repository_label.group(1), (
         "the repository saved through a second database session"
     )

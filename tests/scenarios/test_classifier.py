@@ -1,4 +1,4 @@
-"""The classifier: one outcome per case, from driver codes and from what a fresh connection found."""
+"""The classifier: one outcome per case, from driver codes and what a fresh connection found."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def state(*messages: tuple[str, str], contexts: int = 1, sessions: bool = True) 
 
 def run(case: Scenario, *responses: ChatResponse, found: DatabaseState) -> Outcome:
     results = [
-        RequestResult(spec, KEY, response) for spec, response in zip(case.requests, responses, strict=True)
+        RequestResult(spec, KEY, response)
+        for spec, response in zip(case.requests, responses, strict=True)
     ]
     return classify(case, results, found, {"chat": KEY}).outcome
 
@@ -66,7 +67,10 @@ def test_a_foreign_key_error_code_is_an_fk_violation(tmp_path: Path, code: str) 
 
 @pytest.mark.parametrize("code", ["55P03", "SQLITE_BUSY"])
 def test_a_bounded_wait_running_out_is_a_lock_timeout(tmp_path: Path, code: str) -> None:
-    assert run(one_request(tmp_path), ChatResponse(409, error_code=code), found=NOTHING) is Outcome.LOCK_TIMEOUT
+    assert (
+        run(one_request(tmp_path), ChatResponse(409, error_code=code), found=NOTHING)
+        is Outcome.LOCK_TIMEOUT
+    )
 
 
 def test_classification_uses_the_code_never_the_message_text(tmp_path: Path) -> None:
@@ -116,14 +120,19 @@ def test_a_dangling_reference_is_reported(tmp_path: Path) -> None:
 def racing(tmp_path: Path) -> Scenario:
     return scenario(
         tmp_path,
-        '[[request]]\nname = "a"\nsession = "chat"\ncontent = "hi"\nexpect = "success_or_conflict"\n'
-        '[[request]]\nname = "b"\nsession = "chat"\ncontent = "ho"\nexpect = "success_or_conflict"\n',
+        "".join(
+            f'[[request]]\nname = "{n}"\nsession = "chat"\ncontent = "{n}!"\n'
+            'expect = "success_or_conflict"\n'
+            for n in ("a", "b")
+        ),
         mode="concurrent",
     )
 
 
 def test_a_clear_conflict_is_allowed_when_the_scenario_allows_it(tmp_path: Path) -> None:
-    outcome = run(racing(tmp_path), ChatResponse(201), ChatResponse(409, error_code="55P03"), found=PERSISTED)
+    outcome = run(
+        racing(tmp_path), ChatResponse(201), ChatResponse(409, error_code="55P03"), found=PERSISTED
+    )
     assert outcome is Outcome.OK
 
 

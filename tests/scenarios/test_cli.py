@@ -16,7 +16,19 @@ UNREACHABLE = "postgresql+asyncpg://harness:pa55word@127.0.0.1:1/postgres"
 def test_a_passing_run_exits_zero_and_writes_the_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["run", "--target", TARGET, "--db", "sqlite", "-k", "first_message", "--reports", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "--target",
+            TARGET,
+            "--db",
+            "sqlite",
+            "-k",
+            "first_message",
+            "--reports",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     document = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))
     assert {c["wiring"] for c in document["cells"]} == {
@@ -33,13 +45,27 @@ def test_unreachable_postgres_is_skipped_with_the_reason_locally(
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("HARNESS_PG_URL", UNREACHABLE)
-    code = main(["run", "--target", TARGET, "-k", "first_message", "--wiring", "unit_of_work", "--reports", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "--target",
+            TARGET,
+            "-k",
+            "first_message",
+            "--wiring",
+            "unit_of_work",
+            "--reports",
+            str(tmp_path),
+        ]
+    )
     output = capsys.readouterr().out
     assert code == 0  # the SQLite cells ran and passed; Postgres is reported, not hidden
-    assert "postgresql cells skipped" in output and "HARNESS_PG_URL" in output
+    assert "postgresql cells skipped" in output
+    assert "HARNESS_PG_URL" in output
     cells = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))["cells"]
     postgres = [c for c in cells if c["db"] == "postgresql"]
-    assert postgres and all(c["verdict"] == "skipped" and c["observed"] == "skipped" for c in postgres)
+    assert postgres
+    assert all(c["verdict"] == "skipped" and c["observed"] == "skipped" for c in postgres)
     everything = output + "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     assert "pa55word" not in everything
 
@@ -52,7 +78,8 @@ def test_unreachable_postgres_under_ci_is_an_error(
     code = main(["run", "--target", TARGET, "-k", "first_message", "--reports", str(tmp_path)])
     assert code == 2
     error = capsys.readouterr().err
-    assert "PostgreSQL is required under CI" in error and "pa55word" not in error
+    assert "PostgreSQL is required under CI" in error
+    assert "pa55word" not in error
 
 
 @pytest.mark.parametrize(

@@ -37,13 +37,17 @@ def observed(run: MatrixRun) -> dict[tuple[str, str, str], set[str]]:
     return outcomes
 
 
-def test_every_persistence_scenario_catches_two_sessions_on_some_database(matrix: MatrixRun) -> None:
+def test_every_persistence_scenario_catches_two_sessions_on_some_database(
+    matrix: MatrixRun,
+) -> None:
     outcomes = observed(matrix)
     proving_nothing = [
         scenario.name
         for scenario in load_pack()
         if scenario.asserts_persistence
-        and all(outcomes[scenario.name, "two_sessions", db] == {"ok"} for db in ("sqlite", "postgresql"))
+        and all(
+            outcomes[scenario.name, "two_sessions", db] == {"ok"} for db in ("sqlite", "postgresql")
+        )
     ]
     assert proving_nothing == [], "these scenarios pass on the buggy wiring: they prove nothing"
 
@@ -69,7 +73,9 @@ def test_commit_in_save_shows_its_partial_commit_under_injected_faults(matrix: M
     for scenario in load_pack():
         if any(r.fault for r in scenario.requests):
             for db in ("sqlite", "postgresql"):
-                assert outcomes[scenario.name, "commit_in_save", db] == {"partial_commit"}, scenario.name
+                assert outcomes[scenario.name, "commit_in_save", db] == {"partial_commit"}, (
+                    scenario.name
+                )
 
 
 def test_every_verdict_of_the_reference_matrix_is_as_expected(matrix: MatrixRun) -> None:

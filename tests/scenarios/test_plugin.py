@@ -20,7 +20,9 @@ TARGET = ExpectsOkEverywhere()
 '''
 
 
-def test_the_plugin_collects_selectable_items_per_wiring_and_database(pytester: pytest.Pytester) -> None:
+def test_the_plugin_collects_selectable_items_per_wiring_and_database(
+    pytester: pytest.Pytester,
+) -> None:
     result = pytester.runpytest_subprocess(
         "--scenario-target=reference_app.adapter:TARGET",
         "--scenario-db=sqlite",
@@ -31,7 +33,8 @@ def test_the_plugin_collects_selectable_items_per_wiring_and_database(pytester: 
     result.stdout.fnmatch_lines(
         [
             "scenarios?two_sessions-sqlite-first_message_new_session-sequence?",
-            "scenarios?unit_of_work-sqlite-interleaved_same_session-a@after_user_message a b@after_user_message b?",
+            "scenarios?unit_of_work-sqlite-interleaved_same_session-"
+            "a@after_user_message a b@after_user_message b?",
         ]
     )
     assert "postgresql" not in result.stdout.str()

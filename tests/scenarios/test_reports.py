@@ -52,7 +52,10 @@ def run() -> MatrixRun:
                 duration_s=0.0,
             ),
         ],
-        databases={"sqlite": "sqlite+aiosqlite:///x", "postgresql": f"postgresql://u:{SECRET}@h/db"},
+        databases={
+            "sqlite": "sqlite+aiosqlite:///x",
+            "postgresql": f"postgresql://u:{SECRET}@h/db",
+        },
     )
 
 
@@ -74,7 +77,9 @@ def test_every_report_is_written_and_none_contains_the_password(
         assert SECRET not in path.read_text(encoding="utf-8"), path.name
 
 
-def test_matrix_json_has_the_designed_fields_and_a_failing_summary(run: MatrixRun, tmp_path: Path) -> None:
+def test_matrix_json_has_the_designed_fields_and_a_failing_summary(
+    run: MatrixRun, tmp_path: Path
+) -> None:
     write_reports(run, tmp_path)
     document = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))
     assert document["summary"] == {
@@ -85,12 +90,24 @@ def test_matrix_json_has_the_designed_fields_and_a_failing_summary(run: MatrixRu
         "passed": False,
     }
     for cell in document["cells"]:
-        assert {"db", "wiring", "scenario", "expected", "observed", "verdict", "detail", "duration_s"} <= set(cell)
+        assert {
+            "db",
+            "wiring",
+            "scenario",
+            "expected",
+            "observed",
+            "verdict",
+            "detail",
+            "duration_s",
+        } <= set(cell)
     skipped = [c for c in document["cells"] if c["verdict"] == "skipped"]
-    assert skipped and all(c["observed"] == "skipped" for c in skipped)
+    assert skipped
+    assert all(c["observed"] == "skipped" for c in skipped)
 
 
-def test_matrix_md_shows_the_failing_cells_outcome_not_just_fail(run: MatrixRun, tmp_path: Path) -> None:
+def test_matrix_md_shows_the_failing_cells_outcome_not_just_fail(
+    run: MatrixRun, tmp_path: Path
+) -> None:
     write_reports(run, tmp_path)
     markdown = (tmp_path / "matrix.md").read_text(encoding="utf-8")
     assert "❌ lost_write (expected ok)" in markdown
@@ -99,7 +116,9 @@ def test_matrix_md_shows_the_failing_cells_outcome_not_just_fail(run: MatrixRun,
     assert "## Unexpected cases" in markdown
 
 
-def test_junit_marks_unexpected_as_failures_and_skipped_as_skipped(run: MatrixRun, tmp_path: Path) -> None:
+def test_junit_marks_unexpected_as_failures_and_skipped_as_skipped(
+    run: MatrixRun, tmp_path: Path
+) -> None:
     write_reports(run, tmp_path)
     root = ET.parse(tmp_path / "junit-matrix.xml").getroot()
     cases = {c.get("classname"): c for c in root.iter("testcase")}

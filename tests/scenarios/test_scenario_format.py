@@ -53,7 +53,8 @@ def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
     assert scenario.name == "case"
     assert scenario.mode is Mode.SEQUENCE
     (request,) = scenario.requests
-    assert request.name == "r1" and request.expect is Expect.SUCCESS
+    assert request.name == "r1"
+    assert request.expect is Expect.SUCCESS
     assert [i.id for i in scenario.interleavings()] == ["sequence"]
 
 
@@ -90,14 +91,17 @@ pause_at = ["after_user_message"]
         (lambda t: t + 'colour = "red"\n', "unknown key(s) colour"),
         (lambda t: t + 'fault = "after_lunch"\n', "'fault' must be one of"),
         (lambda t: t + 'expect = "maybe"\n', "'expect' must be one of"),
-        (lambda t: t + 'pause_at = ["after_reply"]\n', "need mode = \"interleave\""),
+        (lambda t: t + 'pause_at = ["after_reply"]\n', 'need mode = "interleave"'),
         (lambda t: t + 'expect = "rejected"\n', "'rejected_field' is required"),
         (lambda t: t + "repeat = 0\n", "'repeat' must be at least 1"),
         (lambda t: t + 'body_hex = "zz"\n', "hexadecimal"),
         (lambda t: t.replace('session = "chat"', "session = 3"), "'session' must be str"),
-        (lambda t: t.replace("[[request]]", "requires = [\"teleport\"]\n[[request]]"), "unknown capability"),
-        (lambda t: t + "[[request]]\nsession = \"chat\"\ncontent = \"hi\"\n", "distinct content"),
-        (lambda t: "format = 1\nguards = \"x.\"\n", "at least one [[request]]"),
+        (
+            lambda t: t.replace("[[request]]", 'requires = ["teleport"]\n[[request]]'),
+            "unknown capability",
+        ),
+        (lambda t: t + '[[request]]\nsession = "chat"\ncontent = "hi"\n', "distinct content"),
+        (lambda t: 'format = 1\nguards = "x."\n', "at least one [[request]]"),
         (lambda t: t + "[[[", "not valid TOML"),
     ],
 )
@@ -130,7 +134,7 @@ pause_at = ["after_reply"]
 
 def test_loading_a_scenario_runs_no_code(tmp_path: Path) -> None:
     """TOML is data: a string that looks like code stays a string."""
-    text = MINIMAL.replace('content = "hi"', 'content = "__import__(\'os\').system(\'false\')"')
+    text = MINIMAL.replace('content = "hi"', "content = \"__import__('os').system('false')\"")
     (request,) = load_scenario(write(tmp_path, text)).requests
     assert request.content == "__import__('os').system('false')"
 

@@ -121,9 +121,9 @@ def racing(tmp_path: Path) -> Scenario:
     return scenario(
         tmp_path,
         "".join(
-            f'[[request]]\nname = "{n}"\nsession = "chat"\ncontent = "{n}!"\n'
+            f'[[request]]\nname = "{name}"\nsession = "chat"\ncontent = "{content}"\n'
             'expect = "success_or_conflict"\n'
-            for n in ("a", "b")
+            for name, content in (("a", "hi"), ("b", "ho"))
         ),
         mode="concurrent",
     )

@@ -7,7 +7,6 @@ connection for every read, and installs the runner's hook at the app's checkpoin
 
 from __future__ import annotations
 
-import tomllib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -35,6 +34,7 @@ from scenarios.adapter import (
     StoredMessage,
 )
 from scenarios.databases import Database
+from scenarios.expectations import ExpectedOutcomes
 
 EXPECTED_OUTCOMES_FILE = Path(__file__).with_name("expected_outcomes.toml")
 
@@ -171,8 +171,7 @@ class ReferenceTargetFactory:
     wirings: Sequence[str] = tuple(WIRINGS)
 
     def __init__(self, expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE) -> None:
-        with expected_outcomes_file.open("rb") as file:
-            self._expected: dict[str, dict[str, dict[str, str]]] = tomllib.load(file)
+        self._expected = ExpectedOutcomes.from_toml(expected_outcomes_file)
 
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
@@ -191,11 +190,7 @@ class ReferenceTargetFactory:
             await reader.dispose()
 
     def expected_outcome(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
-        table = self._expected.get(wiring, {}).get(database, {})
-        for key in (f"{scenario}[{interleaving}]", scenario, "default"):
-            if key in table:
-                return table[key]
-        return "ok"
+        return self._expected(scenario, interleaving, wiring, database)
 
 
 TARGET = ReferenceTargetFactory()

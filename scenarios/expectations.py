@@ -1,0 +1,49 @@
+"""Expected outcomes per wiring and database, from a TOML table kept beside an adapter.
+
+```toml
+[two_sessions.postgresql]
+default = "fk_violation"                 # every scenario of this cell...
+message_to_existing_session = "lost_write"   # ...but this one
+"interleaved_same_session[a@after_user_message b a b@after_user_message]" = "error"
+```
+
+Lookup order: `scenario[interleaving]`, `scenario`, `default`, then `ok`: a ported app with no
+table at all expects `ok` everywhere.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from scenarios.outcomes import Outcome
+
+
+class ExpectedOutcomes:
+    def __init__(self, table: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
+        self._table = table or {}
+        known = {outcome.value for outcome in Outcome}
+        for wiring, databases in self._table.items():
+            for database, cells in databases.items():
+                for key, outcome in cells.items():
+                    if outcome not in known:
+                        raise ValueError(
+                            f"[{wiring}.{database}] {key} = {outcome!r}: not an outcome; "
+                            f"choose one of {sorted(known)}"
+                        )
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ExpectedOutcomes:
+        with path.open("rb") as file:
+            try:
+                return cls(tomllib.load(file))
+            except (tomllib.TOMLDecodeError, ValueError) as error:
+                raise ValueError(f"{path}: {error}") from None
+
+    def __call__(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
+        cells = self._table.get(wiring, {}).get(database, {})
+        for key in (f"{scenario}[{interleaving}]", scenario, "default"):
+            if key in cells:
+                return cells[key]
+        return Outcome.OK.value

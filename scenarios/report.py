@@ -152,6 +152,22 @@ def markdown_summary(run: MatrixRun) -> str:
     return redact("\n".join(lines))
 
 
+def _guard_lines(run: MatrixRun) -> list[str]:
+    """One line per case in which the session guard found something; nothing when none did."""
+    found = [r for r in run.results if r.guard_findings]
+    if not found:
+        return []
+    return [
+        "## Session guard",
+        "",
+        "Cases whose requests used more than one session or pooled connection, lost flushed "
+        "rows, or kept a connection (see `session_guard_findings` in matrix.json).",
+        "",
+        *(f"- `{r.id}`: {r.guard_summary}" for r in found),
+        "",
+    ]
+
+
 def markdown_document(run: MatrixRun) -> str:
     lines = [
         markdown_summary(run),
@@ -162,6 +178,7 @@ def markdown_document(run: MatrixRun) -> str:
         "",
         *_scenario_table(run),
         "",
+        *_guard_lines(run),
         "## Databases",
         "",
         *(f"- {kind}: `{where}`" for kind, where in run.databases.items()),

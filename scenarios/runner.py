@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.adapter import ChatRequest, ChatResponse, PointHook, SeedConversation, Target
+from scenarios.guard import Finding, SessionGuard, summarise
 from scenarios.outcomes import Observation, Outcome, RequestResult, Verdict, classify
 from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
 
@@ -36,10 +38,15 @@ class CaseResult:
     steps: tuple[str, ...] = ()
     responses: tuple[str, ...] = ()
     rows: dict[str, Any] = field(default_factory=dict)
+    guard_findings: tuple[Finding, ...] = ()  # the session guard's, one unit per request
 
     @property
     def id(self) -> str:
         return f"{self.wiring}-{self.db}-{self.scenario}[{self.interleaving}]"
+
+    @property
+    def guard_summary(self) -> str:
+        return summarise(self.guard_findings, "request")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +63,8 @@ class CaseResult:
             "steps": list(self.steps),
             "responses": list(self.responses),
             "rows": self.rows,
+            "session_guard": self.guard_summary,
+            "session_guard_findings": [f.as_dict() for f in self.guard_findings],
         }
 
 
@@ -96,6 +105,20 @@ def _fault_hook(spec: RequestSpec) -> PointHook | None:
     return hook
 
 
+# The session guard's findings for the case being run (shared by its requests' tasks).
+_case_findings: ContextVar[list[Finding] | None] = ContextVar("case_findings", default=None)
+
+
+async def _guarded(label: str, request: Awaitable[ChatResponse]) -> ChatResponse:
+    """Run one request as a session-guard unit of its own and keep its findings for the case."""
+    with SessionGuard("collect", label=label, noun="request") as unit:
+        response = await request
+    found = _case_findings.get()
+    if found is not None:
+        found.extend(unit.findings)
+    return response
+
+
 class _Scheduled:
     """One request of an interleaving: a task that pauses at its `pause_at` points."""
 
@@ -117,7 +140,10 @@ class _Scheduled:
         """Let the request run to its next pause point (`until`) or to its end."""
         if self.task is None:
             self.task = asyncio.create_task(
-                self.target.send(_request_for(self.spec, self.keys), self.hook)
+                _guarded(
+                    self.spec.name,
+                    self.target.send(_request_for(self.spec, self.keys), self.hook),
+                )
             )
         elif not self.task.done():
             self.go.put_nowait(None)
@@ -168,8 +194,12 @@ class StepHung(Exception):
 
 
 async def _send(target: Target, spec: RequestSpec, keys: dict[str, str]) -> RequestResult:
-    response = await target.send(_request_for(spec, keys), _fault_hook(spec))
-    read_back = await target.read_back(keys[spec.session]) if spec.read_back else None
+    response = await _guarded(spec.name, target.send(_request_for(spec, keys), _fault_hook(spec)))
+    read_back = (
+        await _guarded(f"{spec.name} read-back", target.read_back(keys[spec.session]))
+        if spec.read_back
+        else None
+    )
     return RequestResult(spec, keys[spec.session], response, read_back)
 
 
@@ -213,6 +243,8 @@ async def run_case(
             ]
         )
     responses: tuple[str, ...] = ()
+    guard_findings: list[Finding] = []
+    guarding = _case_findings.set(guard_findings)
     try:
         results = await run_requests(target, scenario, interleaving, keys)
     except StepHung as hung:
@@ -226,6 +258,8 @@ async def run_case(
             + (f" {r.response.error_code}" if r.response.error_code else "")
             for r in results
         )
+    finally:
+        _case_findings.reset(guarding)
     aliases = {key: alias for alias, key in keys.items()}
     rows = state.as_dict()
     rows["sessions"] = sorted(aliases.get(k, k) for k in state.sessions)
@@ -246,6 +280,7 @@ async def run_case(
         steps=interleaving.steps,
         responses=responses,
         rows=rows,
+        guard_findings=tuple(guard_findings),
     )
 
 

@@ -7,6 +7,10 @@ message_to_existing_session = "lost_write"   # ...but this one
 "interleaved_same_session[a@after_user_message b a b@after_user_message]" = "error"
 ```
 
+A list of outcomes means any of them is as expected: only for cases whose result honestly
+depends on timing (real concurrency), with the reason in a comment beside it. The expectation
+then reads `ok|partial_commit`.
+
 Lookup order: `scenario[interleaving]`, `scenario`, `default`, then `ok`: a ported app with no
 table at all expects `ok` everywhere.
 """
@@ -21,17 +25,23 @@ from scenarios.outcomes import Outcome
 
 
 class ExpectedOutcomes:
-    def __init__(self, table: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
-        self._table = table or {}
+    def __init__(
+        self, table: Mapping[str, Mapping[str, Mapping[str, str | list[str]]]] | None = None
+    ) -> None:
+        self._table: dict[str, dict[str, dict[str, str]]] = {}
         known = {outcome.value for outcome in Outcome}
-        for wiring, databases in self._table.items():
+        for wiring, databases in (table or {}).items():
             for database, cells in databases.items():
-                for key, outcome in cells.items():
-                    if outcome not in known:
+                for key, value in cells.items():
+                    outcomes = [value] if isinstance(value, str) else list(value)
+                    unknown = [o for o in outcomes if o not in known]
+                    if unknown or not outcomes:
                         raise ValueError(
-                            f"[{wiring}.{database}] {key} = {outcome!r}: not an outcome; "
-                            f"choose one of {sorted(known)}"
+                            f"[{wiring}.{database}] {key} = {value!r}: not an outcome; "
+                            f"choose from {sorted(known)}"
                         )
+                    cell = self._table.setdefault(wiring, {}).setdefault(database, {})
+                    cell[key] = "|".join(outcomes)
 
     @classmethod
     def from_toml(cls, path: Path) -> ExpectedOutcomes:

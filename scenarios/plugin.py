@@ -1,5 +1,5 @@
 """pytest plugin: the scenario pack as test items, one per scenario x interleaving x wiring x
-database, e.g. `scenarios[two_sessions-postgresql-first_message_new_session-sequence]`.
+database, e.g. `scenarios::two_sessions-postgresql-first_message_new_session[sequence]`.
 
 Inert unless a target is named (`--scenario-target` or the `scenario_target` ini option).
 The items run on the plugin's own event loop, with one open target per wiring and database
@@ -202,12 +202,12 @@ def pytest_collection_modifyitems(
         for interleaving in scenario.interleavings():
             for wiring in wirings:
                 for db in databases:
-                    name = f"scenarios[{wiring}-{db}-{scenario.name}-{interleaving.id}]"
+                    name = f"{wiring}-{db}-{scenario.name}[{interleaving.id}]"
                     pack.append(
                         ScenarioItem.from_parent(
                             session,
                             name=name,
-                            nodeid=name,
+                            nodeid=f"scenarios::{name}",
                             scenario=scenario,
                             interleaving=interleaving,
                             wiring=wiring,

@@ -83,7 +83,7 @@ def _cell_text(results: list[CaseResult]) -> str:
         for outcome, n in outcomes.most_common()
     )
     if unexpected:
-        expected = ", ".join(sorted({r.expected for r in unexpected}))
+        expected = ", ".join(sorted({r.expected.replace("|", " or ") for r in unexpected}))
         return f"❌ {shown} (expected {expected})"
     return f"✅ {shown}"
 

@@ -273,7 +273,7 @@ async def run_case(
         db=db,
         expected=expected,
         observed=observed,
-        verdict=Verdict.AS_EXPECTED if observed == expected else Verdict.UNEXPECTED,
+        verdict=Verdict.AS_EXPECTED if observed in expected.split("|") else Verdict.UNEXPECTED,
         detail=observation.detail,
         duration_s=time.perf_counter() - started,
         guards=scenario.guards,

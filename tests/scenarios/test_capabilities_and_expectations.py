@@ -44,6 +44,7 @@ def test_expectations_look_up_interleaving_then_scenario_then_default_then_ok() 
                     "default": "lock_timeout",
                     "existing": "lost_write",
                     "race[a b]": "error",
+                    "concurrent": ["ok", "partial_commit"],
                 }
             }
         }
@@ -53,6 +54,7 @@ def test_expectations_look_up_interleaving_then_scenario_then_default_then_ok() 
     assert expected("existing", "sequence", "buggy", "sqlite") == "lost_write"
     assert expected("existing", "sequence", "buggy", "postgresql") == "ok"
     assert expected("anything", "sequence", "fixed", "sqlite") == "ok"
+    assert expected("concurrent", "concurrent", "buggy", "sqlite") == "ok|partial_commit"
 
 
 def test_an_expectation_that_is_not_an_outcome_is_refused_naming_it(tmp_path: Path) -> None:

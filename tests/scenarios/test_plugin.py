@@ -32,8 +32,8 @@ def test_the_plugin_collects_selectable_items_per_wiring_and_database(
     )
     result.stdout.fnmatch_lines(
         [
-            "scenarios?two_sessions-sqlite-first_message_new_session-sequence?",
-            "scenarios?unit_of_work-sqlite-interleaved_same_session-"
+            "scenarios::two_sessions-sqlite-first_message_new_session?sequence?",
+            "scenarios::unit_of_work-sqlite-interleaved_same_session?"
             "a@after_user_message a b@after_user_message b?",
         ]
     )

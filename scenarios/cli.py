@@ -18,7 +18,12 @@ from scenarios.outcomes import Verdict
 from scenarios.report import redact, write_reports
 from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
+from scenarios.stateful import SCENARIO_NAME as STATEFUL
+from scenarios.stateful import StatefulSearch
 from scenarios.targets import TargetNotFound, configured_target, load_target
+
+# Small on purpose: the buggy wirings fail at once, and the default matrix must stay quick.
+STATEFUL_EXAMPLES = 10
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -47,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    run.add_argument(
+        "--stateful-examples",
+        type=int,
+        default=STATEFUL_EXAMPLES,
+        metavar="N",
+        help="Hypothesis request histories per cell for the `stateful` case "
+        f"(default {STATEFUL_EXAMPLES}; 0 leaves the case out)",
+    )
     return parser
 
 
@@ -74,9 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios = load_pack(args.pack or ())
     except (TargetNotFound, ScenarioError) as error:
         parser.error(str(error))
+    stateful = args.stateful_examples > 0 and (not args.keyword or args.keyword in STATEFUL)
     if args.keyword:
         scenarios = [s for s in scenarios if args.keyword in s.name]
-        if not scenarios:
+        if not scenarios and not stateful:
             parser.error(f"no scenario name contains {args.keyword!r}")
     wirings = _split(args.wiring) or list(factory.wirings)
     if unknown := sorted(set(wirings) - set(factory.wirings)):
@@ -92,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 databases=databases,
                 scenarios=scenarios,
                 progress=_progress(args.quiet),  # type: ignore[arg-type]
+                stateful=StatefulSearch(args.stateful_examples, reports=args.reports)
+                if stateful
+                else None,
             )
         )
     except PostgresUnavailable as error:

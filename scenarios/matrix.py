@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scenarios.adapter import TargetFactory
 from scenarios.databases import (
@@ -18,6 +19,9 @@ from scenarios.databases import (
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios, skipped_case
 from scenarios.scenario import Scenario
+
+if TYPE_CHECKING:
+    from scenarios.stateful import StatefulSearch
 
 
 @dataclass
@@ -44,15 +48,24 @@ async def run_matrix(
     databases: Sequence[str],
     scenarios: Sequence[Scenario],
     progress: Callable[[CaseResult], None] | None = None,
+    stateful: StatefulSearch | None = None,
 ) -> MatrixRun:
-    """Run every case; an unreachable Postgres skips its cells, or raises under CI."""
+    """Run every case; an unreachable Postgres skips its cells, or raises under CI.
+
+    With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`)."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
     # Databases are independent, so their cells run side by side; results keep database order.
     per_database = await asyncio.gather(
         *(
             _run_database(
-                factory, run, kind, wirings=wirings, scenarios=scenarios, progress=progress
+                factory,
+                run,
+                kind,
+                wirings=wirings,
+                scenarios=scenarios,
+                progress=progress,
+                stateful=stateful,
             )
             for kind in databases
         )
@@ -71,6 +84,7 @@ async def _run_database(
     wirings: Sequence[str],
     scenarios: Sequence[Scenario],
     progress: Callable[[CaseResult], None] | None,
+    stateful: StatefulSearch | None = None,
 ) -> list[CaseResult]:
     results: list[CaseResult] = []
 
@@ -92,8 +106,14 @@ async def _run_database(
                 for scenario in scenarios:
                     for interleaving in scenario.interleavings():
                         record(skipped_case(scenario, interleaving, wiring, kind, reason))
+                if stateful is not None:
+                    record(stateful.skipped(wiring, kind, reason))
             return results
         run.databases[kind] = database.display_url
+        # The searches use a scratch database of their own, so they run beside the scenarios.
+        searches = (
+            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None
+        )
         for wiring in wirings:
             async with factory.open(wiring, database) as target:
                 for result in await run_scenarios(
@@ -104,4 +124,6 @@ async def _run_database(
                     expected_outcome=factory.expected_outcome,
                 ):
                     record(result)
+        for result in await searches if searches is not None else ():
+            record(result)
     return results

@@ -1,0 +1,1 @@
+"""Example apps that show the regression pack porting to code other than the reference app."""

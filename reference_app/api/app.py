@@ -56,6 +56,20 @@ async def get_messages(
 async def database_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DBAPIError)
     code = driver_error_code(error)
+    if error.connection_invalidated:
+        # The connection died mid-request (server restart, pg_terminate_backend, network): say
+        # so, not a bare "database error". Not retryable as such: a connection lost at commit
+        # leaves the outcome unknown. The pool reconnects for the next request.
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={
+                "detail": "the database connection was lost during the request; read the "
+                "conversation back before retrying",
+                "code": "database_disconnected",
+                "driver_code": code,
+                "retryable": False,
+            },
+        )
     retryable = code in RETRYABLE_CODES
     return JSONResponse(
         status_code=status.HTTP_409_CONFLICT if retryable else 500,

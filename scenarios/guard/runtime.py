@@ -49,9 +49,9 @@ class Mode(StrEnum):
 class SessionGuardError(AssertionError):
     """The unit had findings; an AssertionError so a test that trips it fails, not errors."""
 
-    def __init__(self, label: str, findings: tuple[Finding, ...]) -> None:
+    def __init__(self, label: str, findings: tuple[Finding, ...], noun: str = "unit") -> None:
         self.findings = findings
-        lines = [f"session guard ({label}): {summarise_unit(findings, 'unit')}"]
+        lines = [f"session guard ({label}): {summarise_unit(findings, noun)}"]
         lines += [f"  - {finding.message}" for finding in findings]
         super().__init__("\n".join(lines))
 
@@ -200,7 +200,7 @@ class SessionGuard:
         _current.reset(self._token)
         findings = self._finish()
         if self.mode is Mode.RAISE and findings:
-            error = SessionGuardError(self.label, findings)
+            error = SessionGuardError(self.label, findings, self.noun)
             if exc is not None:
                 exc.add_note(str(error))
                 return

@@ -407,7 +407,10 @@ class Expected:
 
 @dataclass
 class _Stats:
+    """Counted across every run of a machine class (shrinking included), for speed figures."""
+
     examples: int = 0
+    steps: int = 0
 
 
 def _texts() -> st.SearchStrategy[str]:
@@ -479,6 +482,7 @@ class RequestHistory(RuleBasedStateMachine):
         return self._await(self.target.send(request, hook))
 
     def _step(self, text: str) -> None:
+        self.stats.steps += 1
         self.steps.append(f"{len(self.steps) + 1}. {text}")
 
     def _labelled(self, state: DatabaseState) -> dict[str, Any]:

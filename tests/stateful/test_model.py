@@ -1,0 +1,153 @@
+"""The machine's model and invariants, against an in-memory fake target (no database).
+
+Each fake has one known defect; the search must name it with the right outcome. This proves
+the checks that the reference wirings do not happen to trip (a silent lost write, an orphan).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from scenarios.adapter import (
+    INJECTED_FAULT_CODE,
+    POINTS,
+    Capability,
+    ChatRequest,
+    ChatResponse,
+    DatabaseState,
+    PointHook,
+    SeedConversation,
+    StoredMessage,
+)
+from scenarios.outcomes import Outcome
+from scenarios.stateful import machine_for_target, search, stateful_settings
+
+LIMIT = 10_000
+
+
+def _invalid(field: str) -> ChatResponse:
+    return ChatResponse(status=422, invalid_fields=(field,), detail=f"{field} is invalid")
+
+
+class FakeTarget:
+    """A correct app in a dict, unless `defect` names what it gets wrong."""
+
+    capabilities = frozenset({Capability.FAULT_INJECTION, Capability.CONCURRENCY})
+
+    def __init__(self, defect: str | None = None) -> None:
+        self.defect = defect
+        self.messages: dict[str, list[StoredMessage]] = {}
+        self.contexts: dict[str, int] = {}
+
+    def _content(self, request: ChatRequest) -> tuple[Any, ChatResponse | None]:
+        if request.raw_session is not None:
+            return None, _invalid("session_id")
+        if request.body is None:
+            return request.content, None
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None, _invalid("body")
+        if "content" not in body:
+            return None, _invalid("content")
+        return body["content"], None
+
+    async def send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
+        content, rejected = self._content(request)
+        if rejected:
+            return rejected
+        if not isinstance(content, str) or not content.strip() or len(content) > LIMIT:
+            return _invalid("content")
+        if "\x00" in content or any(0xD800 <= ord(c) <= 0xDFFF for c in content):
+            return _invalid("content")
+        key = request.session
+        new = key not in self.messages
+        staged = list(self.messages.get(key, []))
+        staged.append(StoredMessage("user", content, len(staged)))
+        context = new
+        for point in POINTS:
+            if hook is not None and await hook(point):
+                if self.defect == "partial":
+                    self.messages[key] = staged
+                if self.defect == "orphan" and new and point != "after_user_message":
+                    self.contexts[key] = 1
+                return ChatResponse(status=500, error_code=INJECTED_FAULT_CODE)
+            if point == "after_user_message":
+                staged.append(StoredMessage("assistant", f"Echo: {content}", len(staged)))
+        if not (self.defect == "lose_existing" and not new):
+            self.messages[key] = staged
+            if context:
+                self.contexts[key] = 1
+        return ChatResponse(status=201, messages=tuple(staged[-2:]))
+
+    async def read_back(self, session: str) -> ChatResponse:
+        return ChatResponse(status=200, messages=tuple(self.messages.get(session, ())))
+
+    async def read_state(self) -> DatabaseState:
+        sessions = frozenset(self.messages)
+        return DatabaseState(
+            sessions=sessions,
+            messages={k: tuple(v) for k, v in self.messages.items()},
+            agent_contexts=dict(self.contexts),
+            dangling=tuple(
+                f"agent_contexts.session_db_id {k} -> sessions"
+                for k in self.contexts
+                if k not in sessions
+            ),
+        )
+
+    async def reset(self) -> None:
+        self.messages.clear()
+        self.contexts.clear()
+
+    async def seed(self, conversations: Sequence[SeedConversation]) -> None:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def runner() -> Iterator[asyncio.Runner]:
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        yield runner
+
+
+@pytest.fixture
+def fake_settings() -> settings:
+    return stateful_settings("quick", max_examples=40, database=None)
+
+
+def _search(defect: str | None, runner: asyncio.Runner, fake_settings: settings) -> Any:
+    machine = machine_for_target(
+        FakeTarget(defect), runner, name=f"FakeHistory_{defect or 'correct'}_{uuid.uuid4().hex}"
+    )
+    return search(machine, fake_settings)
+
+
+def test_a_correct_app_keeps_every_history(runner, fake_settings) -> None:
+    result = _search(None, runner, fake_settings)
+    assert result.findings == (), result.summary()
+
+
+def test_a_silently_lost_message_is_a_lost_write_in_two_steps(runner, fake_settings) -> None:
+    result = _search("lose_existing", runner, fake_settings)
+    assert result.outcome is Outcome.LOST_WRITE, result.summary()
+    assert result.primary is not None
+    assert len(result.primary.steps) == 2, result.primary.steps
+    assert "message to s1" in result.primary.steps[-1]
+
+
+def test_rows_left_by_a_failed_request_are_a_partial_commit(runner, fake_settings) -> None:
+    result = _search("partial", runner, fake_settings)
+    assert result.outcome is Outcome.PARTIAL_COMMIT, result.summary()
+
+
+def test_an_agent_context_without_its_session_is_reported(runner, fake_settings) -> None:
+    result = _search("orphan", runner, fake_settings)
+    assert result.primary is not None, result.summary()
+    assert "foreign key does not resolve" in result.primary.message

@@ -1,0 +1,74 @@
+"""The text strategies: what users really send is accepted, every bad input is rejected.
+
+Checked against the reference app's own validator, so the machine's "valid" and "bad" agree
+with what the app must accept and refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from hypothesis import find, given
+from hypothesis import settings as hypothesis_settings
+from pydantic import TypeAdapter, ValidationError
+
+from reference_app.api.schemas import MAX_CONTENT_CHARS, MessageIn
+from scenarios.stateful import (
+    DEFAULT_MAX_CONTENT_CHARS,
+    EMOJI,
+    BadInput,
+    bad_inputs,
+    user_texts,
+)
+
+
+def test_the_machine_s_default_limit_is_the_reference_app_s() -> None:
+    assert DEFAULT_MAX_CONTENT_CHARS == MAX_CONTENT_CHARS
+
+
+@given(user_texts())
+def test_every_generated_user_text_is_accepted(text: str) -> None:
+    assert MessageIn(content=text).content == text
+    assert json.loads(json.dumps({"content": text}, ensure_ascii=False))["content"] == text
+
+
+@hypothesis_settings(database=None)
+@given(bad_inputs())
+def test_every_generated_bad_input_is_rejected_naming_its_field(bad: BadInput) -> None:
+    if bad.field == "session_id":
+        with pytest.raises(ValidationError):
+            TypeAdapter(uuid.UUID).validate_python(bad.raw_session)
+        return
+    body = bad.body if bad.body is not None else json.dumps({"content": bad.content}).encode()
+    with pytest.raises(ValidationError):
+        MessageIn.model_validate_json(body)
+
+
+def test_user_texts_reach_the_length_limit() -> None:
+    longest = find(user_texts(), lambda text: len(text) == MAX_CONTENT_CHARS)
+    assert len(longest) == MAX_CONTENT_CHARS
+
+
+def test_user_texts_include_emoji_and_astral_characters() -> None:
+    assert find(user_texts(), lambda text: any(e in text for e in EMOJI))
+    assert find(user_texts(), lambda text: any(ord(c) > 0xFFFF for c in text))
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "whitespace_only",
+        "oversized",
+        "nul",
+        "lone_surrogate",
+        "wrong_type",
+        "missing_content",
+        "invalid_utf8",
+        "malformed_session_id",
+    ],
+)
+def test_every_kind_of_bad_input_is_generated(kind: str) -> None:
+    assert find(bad_inputs(), lambda bad: bad.kind == kind).kind == kind

@@ -133,6 +133,14 @@ class Rows:
     agent_contexts: tuple[tuple[uuid.UUID, str], ...]  # (session_db_id, payload)
     orphans: tuple[str, ...]  # rows whose foreign key does not resolve
 
+    def contents(self) -> Counter[tuple[object, ...]]:
+        """Every row as a tagged tuple, for comparing two reads whatever their row order."""
+        return (
+            Counter(("session", s) for s in self.sessions)
+            + Counter(("message", *m) for m in self.messages)
+            + Counter(("agent_context", *c) for c in self.agent_contexts)
+        )
+
     def messages_of(self, session_id: uuid.UUID) -> list[tuple[str, str, int]]:
         return sorted(
             ((r, c, p) for s, r, c, p in self.messages if s == session_id), key=lambda m: m[2]

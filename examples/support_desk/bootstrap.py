@@ -8,8 +8,9 @@ it, so the desk commits a session that holds none of the thread's rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from examples.support_desk.container import Container, Scope
@@ -31,10 +32,13 @@ WIRINGS: dict[str, Callable[[Scope], ThreadRepository]] = {
 }
 
 
-def bootstrap(engine: Engine, wiring: str = "scoped_session") -> Container:
+def bootstrap(
+    bind: Engine | Connection, wiring: str = "scoped_session", **session_options: Any
+) -> Container:
+    """`bind` is the app's engine; a test may pass a connection and session options instead."""
     if wiring not in WIRINGS:
         raise ValueError(f"unknown wiring {wiring!r}; choose one of {sorted(WIRINGS)}")
-    session_factory = sessionmaker(engine, expire_on_commit=False)
+    session_factory = sessionmaker(bind, expire_on_commit=False, **session_options)
     container = Container()
     container.register(Session, lambda scope: scope.enter(session_factory()))
     container.register(ThreadRepository, WIRINGS[wiring])

@@ -54,8 +54,18 @@ def desk_database(request: pytest.FixtureRequest) -> Database:
 
 @pytest.fixture
 def desk_engine(desk_database: Database) -> Iterator[Engine]:
-    """The app's own pooled engine on empty tables."""
-    engine = make_engine(sync_url(desk_database.url))
+    """The app's own pooled engine on empty tables, on each database."""
+    yield from _empty_engine(desk_database)
+
+
+@pytest.fixture
+def desk_engine_sqlite(desk_sqlite: Database) -> Iterator[Engine]:
+    """The app's own pooled engine on empty tables, on the SQLite file only."""
+    yield from _empty_engine(desk_sqlite)
+
+
+def _empty_engine(database: Database) -> Iterator[Engine]:
+    engine = make_engine(sync_url(database.url))
     try:
         create_schema(engine)
         with engine.begin() as connection:

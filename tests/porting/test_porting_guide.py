@@ -175,6 +175,9 @@ def check_command(words: list[str]) -> None:
             pass
         case ["pip", "install", requirement]:
             assert requirement in PYPROJECT["dependency-groups"]["test"], requirement
+        case ["python", "-m", "scenarios.lint", *paths]:
+            assert paths
+            assert all((REPO_ROOT / path).exists() for path in paths), paths
         case ["python", "-m", "scenarios", *arguments]:
             parsed = build_parser().parse_args(arguments)
             load_target(parsed.target)

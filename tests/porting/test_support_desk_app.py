@@ -185,3 +185,15 @@ async def test_a_sync_request_pauses_at_a_checkpoint_until_the_runner_lets_it_go
         assert [m.position for m in response.messages] == [0, 1]
         state = await target.read_state()
         assert state.sessions == {request.session}
+
+
+def test_the_static_check_cannot_see_a_second_session_the_container_hands_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A known limit, asserted: every session is opened in the composition root (bootstrap),
+    and `scope.new(Session)` is a DI decision, not a session maker call. The runtime guard and
+    the pack catch the twin; `python -m scenarios.lint` does not."""
+    from scenarios.lint.__main__ import main as lint
+
+    assert lint([str(BOOTSTRAP_FILE.parent)]) == 0
+    capsys.readouterr()

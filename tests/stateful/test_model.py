@@ -151,3 +151,22 @@ def test_an_agent_context_without_its_session_is_reported(runner, fake_settings)
     result = _search("orphan", runner, fake_settings)
     assert result.primary is not None, result.summary()
     assert "foreign key does not resolve" in result.primary.message
+
+
+def test_a_violation_that_does_not_replay_is_kept_and_marked_flaky() -> None:
+    from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
+
+    from scenarios.stateful import ErrorFound, _violations
+
+    found = ErrorFound("pairs split by a race", steps=("1. batch",), rows={})
+    replay = FlakyStrategyDefinition("Inconsistent data generation!")
+    violations = _violations(FlakyFailure("Inconsistent results", [found, replay]))
+    assert violations == [(found, True)]
+
+
+def test_anything_but_a_violation_is_raised_as_is() -> None:
+    from scenarios.stateful import _violations
+
+    broken = RuntimeError("the adapter raised")
+    with pytest.raises(RuntimeError, match="the adapter raised"):
+        _violations(broken)

@@ -69,3 +69,10 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark load, raw-driver baseline, guard, Hypothesis, matrix; write reports/bench.*."""
+    install(session, "test")
+    session.run("python", "-m", "benchmarks", "--reports", "reports", *session.posargs)

@@ -1,0 +1,619 @@
+"""`nox -s bench`: every figure in one run, written to reports/bench.json and reports/bench.md.
+
+- the load (500 concurrent requests over 50 chat sessions) per wiring and database: latency
+  p50/p95/p99 and throughput, with what each run acknowledged and lost;
+- one request at a time through each wiring against the same SQL through the raw driver
+  (asyncpg, aiosqlite) with no ORM: the ratio is the cost of ORM + FastAPI + wiring;
+- the session guard's overhead and the Hypothesis examples a second (their own modules);
+- the wall time of the default matrix (`python -m scenarios run --quiet`), as a subprocess.
+
+Every figure is a median over `--repeats` runs; the machine may be shared, so read them as
+rough, and compare ratios rather than absolute times. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+from sqlalchemy.exc import SQLAlchemyError
+
+from benchmarks.load import (
+    FULL_REQUESTS,
+    FULL_SESSIONS,
+    LoadPlan,
+    empty_tables,
+    percentile,
+    run_load,
+    seed_history,
+    send_one,
+    serving,
+)
+from benchmarks.raw_driver import raw_request
+from reference_app.infrastructure.database import create_engine, create_session_maker
+from reference_app.wirings import WIRINGS, module_for
+from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
+
+FIXED_WIRINGS = ("shared_session", "unit_of_work")
+TARGET_RATIO = 2.0  # fixed wirings vs the raw driver, one request at a time
+SEQUENTIAL_REQUESTS = 100
+SEQUENTIAL_SESSIONS = 10
+WARMUP_REQUESTS = 5
+MATRIX_LIMIT_S = 600.0
+BASELINE = "raw driver"
+NO_HTTP = " (no HTTP)"
+
+# Measurements other modules own; absent ones are reported as such, never faked.
+NEIGHBOURS = {
+    "guard_overhead": ("benchmarks.guard_overhead", "measure_guard_overhead"),
+    "stateful_speed": ("benchmarks.stateful_speed", "measure_stateful_speed"),
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    requests: int = FULL_REQUESTS
+    sessions: int = FULL_SESSIONS
+    repeats: int = 3
+    matrix_repeats: int = 3
+    databases: tuple[str, ...] = KINDS
+    wirings: tuple[str, ...] = tuple(WIRINGS)
+    reports: Path = Path("reports")
+    skip: frozenset[str] = frozenset()  # parts to leave out: load, baseline, matrix, ...
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+# --- the load -------------------------------------------------------------------------------
+
+
+async def _load_runs(options: Options, databases: dict[str, Database]) -> list[dict[str, Any]]:
+    plan = LoadPlan(options.requests, options.sessions)
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for repeat in range(options.repeats):
+        for kind, database in databases.items():
+            for wiring in options.wirings:
+                audit = await run_load(database, wiring, plan)
+                latencies = audit.latencies_s
+                ok_latencies = [s.latency_s for s in audit.sent if s.acknowledged]
+                runs.setdefault((kind, wiring), []).append(
+                    {
+                        "repeat": repeat,
+                        "p50_ms": _ms(percentile(latencies, 50)),
+                        "p95_ms": _ms(percentile(latencies, 95)),
+                        "p99_ms": _ms(percentile(latencies, 99)),
+                        "max_ms": _ms(audit.max_latency_s),
+                        "acknowledged_p50_ms": _ms(percentile(ok_latencies, 50)),
+                        "wall_s": round(audit.wall_s, 3),
+                        "requests_per_s": round(len(latencies) / audit.wall_s, 1),
+                        "acknowledged_per_s": round(audit.acknowledged / audit.wall_s, 1),
+                        "acknowledged": audit.acknowledged,
+                        "failed": audit.failed,
+                        "stored": audit.stored,
+                        "failures_by_code": audit.failures_by_code(),
+                        "findings": {k: audit.count(k) for k in audit.findings},
+                        "longest_statement_ms": _ms(audit.longest_statement_s),
+                    }
+                )
+                print(
+                    f"  load {kind:<10} {wiring:<15} run {repeat + 1}/{options.repeats}: "
+                    f"{audit.acknowledged}/{options.requests} acknowledged in "
+                    f"{audit.wall_s:.2f} s",
+                    flush=True,
+                )
+    cells = []
+    for (kind, wiring), cell_runs in runs.items():
+        median = {
+            key: round(_median([r[key] for r in cell_runs]), 2)
+            for key in (
+                "p50_ms",
+                "p95_ms",
+                "p99_ms",
+                "max_ms",
+                "acknowledged_p50_ms",
+                "requests_per_s",
+                "acknowledged_per_s",
+                "acknowledged",
+                "failed",
+                "stored",
+                "longest_statement_ms",
+            )
+        }
+        median["lost"] = _median([r["findings"].get("lost", 0) for r in cell_runs])
+        median["partial"] = _median([r["findings"].get("partial", 0) for r in cell_runs])
+        cells.append({"db": kind, "wiring": wiring, "median": median, "runs": cell_runs})
+    return cells
+
+
+# --- one request at a time: each wiring against the raw driver --------------------------------
+
+
+Send = Callable[[uuid.UUID, str], Awaitable[bool]]
+
+
+@asynccontextmanager
+async def _subject(database: Database, subject: str) -> AsyncIterator[Send]:
+    """One request's way in: the raw driver, a wiring through HTTP, or a wiring's use case
+    called directly (no HTTP), which splits the cost between FastAPI and the ORM."""
+    if subject == BASELINE:
+        async with raw_request(database) as raw:
+
+            async def through_driver(session_id: uuid.UUID, content: str) -> bool:
+                try:
+                    await raw(session_id, content)
+                except (asyncpg.PostgresError, sqlite3.Error):
+                    return False
+                return True
+
+            yield through_driver
+    elif subject.endswith(NO_HTTP):
+        engine = create_engine(database.url)
+        try:
+            session_maker = create_session_maker(engine)
+            module = module_for(subject.removesuffix(NO_HTTP))(session_maker)
+
+            async def through_use_case(session_id: uuid.UUID, content: str) -> bool:
+                try:
+                    async with session_maker() as db, module.provide_use_case(db) as use_case:
+                        await use_case.execute(session_id, content)
+                except SQLAlchemyError:
+                    return False
+                return True
+
+            yield through_use_case
+        finally:
+            await engine.dispose()
+    else:
+        async with serving(database, subject) as app:
+
+            async def through_http(session_id: uuid.UUID, content: str) -> bool:
+                return (await send_one(app.client, 0, session_id, content)).acknowledged
+
+            yield through_http
+
+
+async def _sequential(database: Database, subject: str) -> dict[str, Any]:
+    """Latency of one request at a time over the load's mix of existing and new chat sessions,
+    after a few warm-up requests (connections, prepared statements)."""
+    plan = LoadPlan(SEQUENTIAL_REQUESTS, SEQUENTIAL_SESSIONS)
+    await empty_tables(database)
+    ids = [uuid.uuid4() for _ in range(plan.sessions)]
+    await seed_history(database, ids[: plan.existing_sessions])
+    latencies: list[float] = []
+    failed = 0
+    async with _subject(database, subject) as send:
+        for i in range(WARMUP_REQUESTS):
+            await send(uuid.uuid4(), f"warm-up {i}")
+        for i in range(plan.requests):
+            started = time.perf_counter()
+            failed += not await send(ids[i % plan.sessions], f"request {i}")
+            latencies.append(time.perf_counter() - started)
+    return {
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p95_ms": _ms(percentile(latencies, 95)),
+        "failed": failed,
+    }
+
+
+async def _baseline_runs(options: Options, databases: dict[str, Database]) -> list[dict[str, Any]]:
+    subjects = [BASELINE, *options.wirings]
+    subjects += [f"{w}{NO_HTTP}" for w in options.wirings if w in FIXED_WIRINGS]
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for _repeat in range(options.repeats):
+        for kind, database in databases.items():
+            for subject in subjects:
+                result = await _sequential(database, subject)
+                runs.setdefault((kind, subject), []).append(result)
+    cells: list[dict[str, Any]] = []
+    for (kind, subject), subject_runs in runs.items():
+        cells.append(
+            {
+                "db": kind,
+                "subject": subject,
+                "p50_ms": round(_median([r["p50_ms"] for r in subject_runs]), 3),
+                "p95_ms": round(_median([r["p95_ms"] for r in subject_runs]), 3),
+                "failed": _median([r["failed"] for r in subject_runs]),
+                "runs": subject_runs,
+            }
+        )
+    for cell in cells:
+        base = next(c for c in cells if c["db"] == cell["db"] and c["subject"] == BASELINE)
+        cell["ratio_p50"] = round(cell["p50_ms"] / base["p50_ms"], 2) if base["p50_ms"] else None
+        cell["within_target"] = (
+            None
+            if cell["subject"].removesuffix(NO_HTTP) not in FIXED_WIRINGS
+            or cell["ratio_p50"] is None
+            else cell["ratio_p50"] <= TARGET_RATIO
+        )
+    return cells
+
+
+# --- the default matrix, and the measurements other modules own --------------------------------
+
+
+def _matrix_runs(options: Options) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    for _repeat in range(options.matrix_repeats):
+        with tempfile.TemporaryDirectory(prefix="bench-matrix-") as folder:
+            command = [sys.executable, "-m", "scenarios", "run", "--quiet", "--reports", folder]
+            started = time.perf_counter()
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=MATRIX_LIMIT_S, check=False
+                )
+                code: int | str = done.returncode
+                tail = (done.stdout or done.stderr).strip().splitlines()[-1:]
+            except subprocess.TimeoutExpired:
+                code, tail = "timeout", [f"no result within {MATRIX_LIMIT_S:.0f} s"]
+            runs.append(
+                {
+                    "wall_s": round(time.perf_counter() - started, 2),
+                    "exit_code": code,
+                    "summary": tail[0] if tail else "",
+                    "unexpected": _unexpected_cases(Path(folder) / "matrix.json"),
+                }
+            )
+        print(f"  matrix run {len(runs)}: {runs[-1]['wall_s']} s, exit {code}", flush=True)
+    return {
+        "command": "python -m scenarios run --quiet --reports <tmpdir>",
+        "median_wall_s": round(_median([r["wall_s"] for r in runs]), 2),
+        "runs": runs,
+    }
+
+
+def _unexpected_cases(matrix_json: Path) -> list[str]:
+    """Which cases of a matrix run were unexpected, so a failing run says why."""
+    try:
+        document = json.loads(matrix_json.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    cases = document.get("cells", []) if isinstance(document, dict) else []
+    return [
+        f"{c.get('db')} {c.get('wiring')} {c.get('scenario')}[{c.get('interleaving')}]: "
+        f"expected {c.get('expected')}, observed {c.get('observed')}"
+        for c in cases
+        if isinstance(c, dict) and c.get("verdict") == "unexpected"
+    ]
+
+
+def _neighbour(name: str) -> tuple[ModuleType, Callable[..., Any]] | None:
+    """The measuring function another module owns, or None while it does not exist."""
+    module_name, function_name = NEIGHBOURS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as missing:
+        if missing.name != module_name:
+            raise
+        return None
+    function = getattr(module, function_name, None)
+    return None if function is None else (module, function)
+
+
+def _unavailable(name: str) -> dict[str, Any]:
+    module_name, function_name = NEIGHBOURS[name]
+    return {
+        "unavailable": f"{module_name}.{function_name}() is not there yet; the bench calls it "
+        "as soon as it exists"
+    }
+
+
+async def _guard_overhead(databases: dict[str, Database]) -> dict[str, Any]:
+    """`measure_guard_overhead(database_url)` on each scratch database."""
+    found = _neighbour("guard_overhead")
+    if found is None:
+        return _unavailable("guard_overhead")
+    module, measure = found
+    part: dict[str, Any] = {
+        "source": ".".join(NEIGHBOURS["guard_overhead"]),
+        "target_ratio": getattr(module, "TARGET_RATIO", None),
+        "databases": {},
+    }
+    for kind, database in databases.items():
+        try:
+            part["databases"][kind] = await measure(database.url)
+        except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+            part["databases"][kind] = {"error": f"{type(error).__name__}: {error}"}
+    return part
+
+
+def _stateful_speed(options: Options) -> dict[str, Any]:
+    """`measure_stateful_speed(...)`: its own scratch databases and event loops."""
+    found = _neighbour("stateful_speed")
+    if found is None:
+        return _unavailable("stateful_speed")
+    _module, measure = found
+    parameters = inspect.signature(measure).parameters
+    kwargs: dict[str, Any] = {}
+    if "databases" in parameters:
+        kwargs["databases"] = options.databases
+    if "output" in parameters:
+        default = parameters["output"].default
+        kwargs["output"] = options.reports / (
+            default.name if isinstance(default, Path) else "bench-stateful.json"
+        )
+    try:
+        result = measure(**kwargs)
+    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"source": ".".join(NEIGHBOURS["stateful_speed"]), "result": result}
+
+
+# --- the whole run ---------------------------------------------------------------------------
+
+
+async def _database_parts(options: Options, report: dict[str, Any]) -> None:
+    async with AsyncExitStack() as stack:
+        databases: dict[str, Database] = {}
+        for kind in options.databases:
+            try:
+                databases[kind] = await stack.enter_async_context(open_scratch_database(kind))
+            except PostgresUnavailable as unavailable:
+                report["skipped"][kind] = str(unavailable)
+        report["databases"] = {kind: db.display_url for kind, db in databases.items()}
+        if "load" not in options.skip:
+            print("load: concurrent requests per wiring and database", flush=True)
+            report["load"]["cells"] = await _load_runs(options, databases)
+        if "baseline" not in options.skip:
+            print("baseline: one request at a time, each wiring vs the raw driver", flush=True)
+            report["baseline"]["cells"] = await _baseline_runs(options, databases)
+        if "guard_overhead" not in options.skip:
+            print("guard_overhead: " + ".".join(NEIGHBOURS["guard_overhead"]), flush=True)
+            report["guard_overhead"] = await _guard_overhead(databases)
+
+
+def run_bench(options: Options) -> dict[str, Any]:
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "benchmark": "bench",
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        },
+        "note": "medians over repeated runs on a possibly shared machine: noisy; compare ratios",
+        "repeats": options.repeats,
+        "skipped": {},
+        "load": {
+            "requests": options.requests,
+            "sessions": options.sessions,
+            "existing_sessions": LoadPlan(options.requests, options.sessions).existing_sessions,
+            "client": "one asyncio client, all requests at once, httpx.ASGITransport",
+        },
+        "baseline": {
+            "requests": SEQUENTIAL_REQUESTS,
+            "sessions": SEQUENTIAL_SESSIONS,
+            "what": "one request at a time; the raw driver sends the same SQL with no ORM and "
+            "no HTTP; ratio = wiring p50 / raw driver p50",
+            "target_ratio_fixed_wirings": TARGET_RATIO,
+        },
+    }
+    asyncio.run(_database_parts(options, report))
+    if "stateful_speed" not in options.skip:
+        print("stateful_speed: " + ".".join(NEIGHBOURS["stateful_speed"]), flush=True)
+        report["stateful_speed"] = _stateful_speed(options)
+    if "matrix" not in options.skip:
+        print("matrix: the default scenario matrix as a subprocess", flush=True)
+        report["matrix"] = _matrix_runs(options)
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    def line(cells: Sequence[object]) -> str:
+        return "| " + " | ".join("" if c is None else str(c) for c in cells) + " |"
+
+    return [line(header), line(["---"] * len(header)), *(line(r) for r in rows), ""]
+
+
+LOAD_COLUMNS = {
+    "p50 ms": "p50_ms",
+    "p95 ms": "p95_ms",
+    "p99 ms": "p99_ms",
+    "requests/s": "requests_per_s",
+    "acknowledged/s": "acknowledged_per_s",
+    "acknowledged": "acknowledged",
+    "stored": "stored",
+    "lost": "lost",
+    "partial": "partial",
+}
+
+
+def _load_markdown(load: dict[str, Any]) -> list[str]:
+    rows = [
+        [c["db"], c["wiring"], *(c["median"][key] for key in LOAD_COLUMNS.values())]
+        for c in load["cells"]
+    ]
+    return [
+        f"## Load: {load['requests']} concurrent requests over {load['sessions']} chat sessions "
+        f"({load['existing_sessions']} with history)",
+        "",
+        *_table(["db", "wiring", *LOAD_COLUMNS], rows),
+        "Latency covers every request, acknowledged or not. Failures on the fixed wirings are "
+        "clear retryable 409s (racing requests on one chat session); `lost` = acknowledged but "
+        "not stored; `partial` = failed, yet something of it committed.",
+        "",
+    ]
+
+
+def _baseline_markdown(baseline: dict[str, Any]) -> list[str]:
+    within = {None: "", True: "yes", False: "no"}
+    rows = [
+        [
+            c["db"],
+            c["subject"],
+            c["p50_ms"],
+            c["p95_ms"],
+            c["ratio_p50"],
+            within[c["within_target"]],
+            c["failed"],
+        ]
+        for c in baseline["cells"]
+    ]
+    return [
+        f"## One request at a time vs the raw driver ({baseline['requests']} requests over "
+        f"{baseline['sessions']} chat sessions)",
+        "",
+        "The raw driver sends the same SQL in one transaction with no ORM and no HTTP; "
+        '"(no HTTP)" calls the wiring\'s use case directly, so the difference to the row above '
+        f"it is FastAPI + httpx. Target for the fixed wirings: at most "
+        f"{baseline['target_ratio_fixed_wirings']}x.",
+        "",
+        *_table(
+            ["db", "subject", "p50 ms", "p95 ms", "ratio (p50)", "within target", "failed"], rows
+        ),
+    ]
+
+
+def _guard_markdown(part: dict[str, Any]) -> list[str]:
+    lines = ["## Session guard overhead", ""]
+    if "databases" not in part:
+        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
+    rows = []
+    for kind, figures in part["databases"].items():
+        if "ratio" not in figures:
+            rows.append([kind, "", "", "", figures.get("error") or figures.get("skipped")])
+            continue
+        overhead = figures.get("overhead_pct", (figures["ratio"] - 1) * 100)
+        rows.append(
+            [
+                kind,
+                _ms(figures["without_guard_s"]),
+                _ms(figures["with_guard_s"]),
+                f"{overhead:+.1f}% (ratio {figures['ratio']:.2f})",
+                "",
+            ]
+        )
+    return [
+        *lines,
+        f"From `{part['source']}()`, target ratio {part.get('target_ratio')}.",
+        "",
+        *_table(["db", "ms/request without", "ms/request with", "overhead", "note"], rows),
+    ]
+
+
+def _stateful_markdown(part: dict[str, Any]) -> list[str]:
+    lines = ["## Hypothesis stateful search", ""]
+    result = part.get("result")
+    if not isinstance(result, dict):
+        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
+    rows = [
+        [
+            c.get("db"),
+            c.get("wiring"),
+            c.get("examples_per_s", c.get("skipped")),
+            c.get("ten_step_examples_per_s"),
+        ]
+        for c in result.get("cells", [])
+    ]
+    return [
+        *lines,
+        f"From `{part['source']}()`; goal {result.get('goal_ten_step_examples_per_s')} ten-step "
+        f"examples/s, met: {result.get('meets_goal')}.",
+        "",
+        *_table(["db", "wiring", "examples/s", "ten-step examples/s"], rows),
+    ]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    machine = report["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated {report['generated_at']} by `nox -s bench` on Python {machine['python']}, "
+        f"{machine['cpus']} CPUs, load average at start {machine['load_average']}. Figures are "
+        f"medians over {report['repeats']} runs on a possibly shared machine: noisy, so compare "
+        "ratios rather than milliseconds.",
+        "",
+    ]
+    for kind, reason in report["skipped"].items():
+        lines += [f"**{kind} skipped**: {reason}", ""]
+    if "cells" in report["load"]:
+        lines += _load_markdown(report["load"])
+    if "cells" in report["baseline"]:
+        lines += _baseline_markdown(report["baseline"])
+    if "guard_overhead" in report:
+        lines += _guard_markdown(report["guard_overhead"])
+    if "stateful_speed" in report:
+        lines += _stateful_markdown(report["stateful_speed"])
+    matrix = report.get("matrix")
+    if matrix:
+        runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
+        lines += [
+            "## Default matrix",
+            "",
+            f"`{matrix['command']}`: median **{matrix['median_wall_s']} s** ({runs}).",
+            "",
+        ]
+    databases = ", ".join(f"{k} `{v}`" for k, v in report.get("databases", {}).items())
+    lines += [
+        f"Scratch databases, removed after the run: {databases}.",
+        "",
+        f"Whole benchmark run: {report['wall_s']} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    as_json, as_markdown = folder / "bench.json", folder / "bench.md"
+    as_json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    as_markdown.write_text(render_markdown(report), "utf-8")
+    return as_json, as_markdown
+
+
+PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "matrix")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--requests", type=int, default=FULL_REQUESTS)
+    parser.add_argument("--sessions", type=int, default=FULL_SESSIONS)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--matrix-repeats", type=int, default=3)
+    parser.add_argument("--db", action="append", choices=KINDS, help="default: both")
+    parser.add_argument("--wiring", action="append", choices=list(WIRINGS), help="default: all")
+    parser.add_argument("--skip", action="append", choices=PARTS, default=[])
+    parser.add_argument("--reports", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    options = Options(
+        requests=args.requests,
+        sessions=args.sessions,
+        repeats=args.repeats,
+        matrix_repeats=args.matrix_repeats,
+        databases=tuple(args.db or KINDS),
+        wirings=tuple(args.wiring or WIRINGS),
+        reports=args.reports,
+        skip=frozenset(args.skip),
+    )
+    report = run_bench(options)
+    for path in write_reports(report, options.reports):
+        print(f"wrote {path}")
+    return 0

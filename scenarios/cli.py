@@ -71,6 +71,8 @@ def _progress(quiet: bool) -> object:
         line = f"{mark} {result.id}: {result.observed}"
         if result.verdict is Verdict.UNEXPECTED:
             line += f" (expected {result.expected}): {result.detail}"
+            if result.guard_summary:
+                line += f" [session guard: {result.guard_summary}]"
         print(redact(line), flush=True)
 
     return show

@@ -159,6 +159,7 @@ class ScenarioItem(pytest.Item):
                         f"expected:  {result.expected}",
                         f"observed:  {result.observed}",
                         f"detail:    {result.detail}",
+                        f"guard:     {result.guard_summary or 'one session per request'}",
                         "rows a fresh connection found:",
                         json.dumps(result.rows, indent=2, ensure_ascii=False),
                     ]

@@ -57,6 +57,8 @@ def test_a_failing_item_shows_steps_expected_observed_and_rows(pytester: pytest.
             "*expected:  ok*",
             "*observed:  lost_write*",
             "*acknowledged (HTTP 201) but its user message*",
+            "*guard:     2 sessions in one request; the second opened at "
+            "*reference_app/wirings/two_sessions.py:*",
             "*rows a fresh connection found:*",
             "*user: Earlier question*",
         ]

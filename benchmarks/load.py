@@ -8,6 +8,7 @@ this one module, so the load the README quotes is the load the tests check.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 import uuid
@@ -370,7 +371,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

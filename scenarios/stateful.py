@@ -931,30 +931,49 @@ def _violations(error: BaseException) -> list[tuple[StatefulViolation, bool]]:
     return violations
 
 
-def search(machine: type[RequestHistory], settings: settings) -> SearchResult:
-    """Run Hypothesis on `machine`; return what it found instead of raising it.
+# How many more Hypothesis runs a search makes after one that ended on a failure that did not
+# replay (a race): Hypothesis stops at such a failure, which must not hide a deterministic one.
+FLAKY_RERUNS = 2
 
-    Anything that is not a model violation (a broken adapter, a health check) is re-raised.
-    """
-    started = time.perf_counter()
-    before = machine.stats.examples
-    findings: list[Finding] = []
+
+def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding]:
     try:
         # The falsifying example also lands in the exception's notes; keep stdout quiet.
         with with_reporter(lambda _text: None):
             run_state_machine_as_test(machine, settings=settings)
     except BaseException as error:
-        for violation, flaky in _violations(error):
-            findings.append(
-                Finding(
-                    outcome=violation.outcome,
-                    message=violation.message,
-                    steps=violation.steps,
-                    rows=violation.rows,
-                    reproduction="\n".join(getattr(violation, "__notes__", ())),
-                    flaky=flaky,
-                )
+        return [
+            Finding(
+                outcome=violation.outcome,
+                message=violation.message,
+                steps=violation.steps,
+                rows=violation.rows,
+                reproduction="\n".join(getattr(violation, "__notes__", ())),
+                flaky=flaky,
             )
+            for violation, flaky in _violations(error)
+        ]
+    return []
+
+
+def search(
+    machine: type[RequestHistory], settings: settings, *, flaky_reruns: int = FLAKY_RERUNS
+) -> SearchResult:
+    """Run Hypothesis on `machine`; return what it found instead of raising it.
+
+    Real concurrency can fail in a way that does not replay; Hypothesis then stops with Flaky.
+    Such a finding is kept (marked flaky) and the search runs again, up to `flaky_reruns`
+    times, until it ends without one. Anything that is not a model violation (a broken
+    adapter, a health check) is re-raised.
+    """
+    started = time.perf_counter()
+    before = machine.stats.examples
+    findings: list[Finding] = []
+    for _ in range(1 + flaky_reruns):
+        found = _run_once(machine, settings)
+        findings += found
+        if not found or not all(f.flaky for f in found):
+            break
     return SearchResult(
         machine=machine.__name__,
         findings=tuple(findings),

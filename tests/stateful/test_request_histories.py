@@ -75,7 +75,7 @@ def test_commit_in_save_partial_commit_is_found(
     assert expected == Outcome.PARTIAL_COMMIT.value
     found = result.finding(Outcome.PARTIAL_COMMIT)
     assert found is not None, result.summary()
-    # The failed request is the last step, and it failed by the fault the machine injected.
-    assert "with a fault at" in found.steps[-1]
-    assert "injected_fault" in found.steps[-1]
+    # The last step is a request that failed (by an injected fault, or by losing a race with a
+    # retryable code), and rows it saved before failing are committed.
+    assert "injected_fault" in found.steps[-1] or "HTTP 409" in found.steps[-1], found.steps
     assert "of a failed request committed" in found.message

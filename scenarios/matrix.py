@@ -56,6 +56,8 @@ async def run_matrix(
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
     # Databases are independent, so their cells run side by side; results keep database order.
+    # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so no
+    # branch is torn down while its driver is still connecting.
     per_database = await asyncio.gather(
         *(
             _run_database(
@@ -68,9 +70,14 @@ async def run_matrix(
                 stateful=stateful,
             )
             for kind in databases
-        )
+        ),
+        return_exceptions=True,
     )
+    for outcome in per_database:
+        if isinstance(outcome, BaseException):
+            raise outcome
     for results in per_database:
+        assert not isinstance(results, BaseException)
         run.results.extend(results)
     run.duration_s = time.perf_counter() - started
     return run

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -1065,6 +1066,9 @@ def _redact(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+_ONE_SEARCH_AT_A_TIME = threading.Lock()
+
+
 @dataclass(frozen=True)
 class StatefulSearch:
     """The optional stateful case of each matrix cell: scenario `stateful`, its observed outcome
@@ -1089,7 +1093,15 @@ class StatefulSearch:
 
     async def run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:
         """Runs in a worker thread: Hypothesis is synchronous and brings its own event loop."""
-        return await asyncio.to_thread(self._run_cell, factory, wiring, database)
+        return await asyncio.to_thread(self._run_cell_alone, factory, wiring, database)
+
+    def _run_cell_alone(
+        self, factory: TargetFactory, wiring: str, database: Database
+    ) -> CaseResult:
+        # One search at a time: two Hypothesis runs in parallel threads crash CPython 3.11's
+        # AST compiler ("AST constructor recursion depth mismatch"), seen in CI.
+        with _ONE_SEARCH_AT_A_TIME:
+            return self._run_cell(factory, wiring, database)
 
     def _run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:
         expected = factory.expected_outcome(SCENARIO_NAME, INTERLEAVING, wiring, database.kind)

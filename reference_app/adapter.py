@@ -1,8 +1,8 @@
 """The reference app's adapter for the regression pack.
 
 It is an ordinary user of `scenarios.adapter`: it drives the app through HTTP (httpx's ASGI
-transport, no server), reads the database through a separate engine that opens a new
-connection for every read, and installs the runner's hook at the app's checkpoints.
+transport, no server), reads the database through an engine of its own whose connections the
+app never uses, and installs the runner's hook at the app's checkpoints.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import NullPool
 
 from reference_app.api.app import create_app
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
@@ -176,7 +175,10 @@ class ReferenceTargetFactory:
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
         engine = create_engine(database.url)
-        reader = create_engine(database.url, poolclass=NullPool)
+        # The reader's connections are its own: the app never touches them, and every read is
+        # a new transaction begun after the request, so it sees exactly what was committed.
+        # Pooled (not a new connection per read) because connecting costs more than the read.
+        reader = create_engine(database.url, pool_size=1, max_overflow=1)
         try:
             await create_schema(engine)
             app = create_app(engine, wiring)

@@ -112,7 +112,9 @@ class Target(Protocol):
         ...
 
     async def read_state(self) -> DatabaseState:
-        """Read every chat session, message and agent context through a fresh connection."""
+        """Read every chat session, message and agent context through a fresh connection: one
+        the app never uses, in a transaction begun after the request (a new connection, or a
+        pooled one of the adapter's own; never the app's session or its pool)."""
         ...
 
     async def reset(self) -> None:

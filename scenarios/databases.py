@@ -18,6 +18,7 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 PG_URL_VARIABLE = "HARNESS_PG_URL"
+SQLITE_DIR_VARIABLE = "HARNESS_SQLITE_DIR"
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 KINDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 5.0
@@ -76,6 +77,9 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
     admin = await _admin_connection(server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
+        # A scratch database need not survive a crash: commits skip the WAL flush wait.
+        # Visibility and locking, which the bug is about, are unchanged.
+        await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     finally:
         await admin.close()
     try:
@@ -88,8 +92,19 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
             await admin.close()
 
 
+def _sqlite_directory() -> Path | None:
+    chosen = os.environ.get(SQLITE_DIR_VARIABLE)
+    if chosen:
+        return Path(chosen)
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @asynccontextmanager
 async def scratch_sqlite(directory: Path | None = None) -> AsyncIterator[Database]:
+    """A real file, opened by separate connections with real file locks; on a RAM file system
+    when there is one (HARNESS_SQLITE_DIR, else /dev/shm), since fsync speed proves nothing."""
+    directory = directory or _sqlite_directory()
     with tempfile.TemporaryDirectory(prefix="harness-", dir=directory) as folder:
         path = Path(folder) / "harness.sqlite3"
         yield Database("sqlite", f"sqlite+aiosqlite:///{path}")

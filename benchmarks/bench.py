@@ -448,17 +448,24 @@ LOAD_COLUMNS = {
 
 def _load_markdown(load: dict[str, Any]) -> list[str]:
     rows = [
-        [c["db"], c["wiring"], *(c["median"][key] for key in LOAD_COLUMNS.values())]
+        [
+            c["db"],
+            c["wiring"],
+            *(c["median"][key] for key in LOAD_COLUMNS.values()),
+            ", ".join(f"{code} x{n}" for code, n in c["runs"][0]["failures_by_code"].items()),
+        ]
         for c in load["cells"]
     ]
     return [
         f"## Load: {load['requests']} concurrent requests over {load['sessions']} chat sessions "
         f"({load['existing_sessions']} with history)",
         "",
-        *_table(["db", "wiring", *LOAD_COLUMNS], rows),
+        *_table(["db", "wiring", *LOAD_COLUMNS, "failures (first run)"], rows),
         "Latency covers every request, acknowledged or not. Failures on the fixed wirings are "
         "clear retryable 409s (racing requests on one chat session); `lost` = acknowledged but "
-        "not stored; `partial` = failed, yet something of it committed.",
+        "not stored; `partial` = failed, yet something of it committed. `unhandled:TimeoutError` "
+        "is SQLAlchemy's pool timeout (30 s): two_sessions holds two connections per request "
+        "and starves the pool.",
         "",
     ]
 

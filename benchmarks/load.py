@@ -560,7 +560,7 @@ def audit(
         longest_statement_s=longest_statement_s,
         statement_bound_s=bound,
         stored=sum(bool(where.get(("user", s.content))) for s in sent),
-        findings={kind: tuple(items) for kind, items in found.items()},
+        findings={kind: tuple(items) for kind, items in found.items() if items},
     )
 
 

@@ -11,13 +11,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reference_app.api.schemas import ConversationOut, MessageIn, MessageOut
 from reference_app.application.checkpoints import InjectedFault
 from reference_app.application.use_cases import SendUserMessage
-from reference_app.infrastructure.database import create_session_maker, get_db
+from reference_app.infrastructure.database import POOL_TIMEOUT_S, create_session_maker, get_db
 from reference_app.infrastructure.errors import RETRYABLE_CODES, driver_error_code
 from reference_app.wirings import SessionModule, module_for
 
@@ -83,6 +84,19 @@ async def database_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def pool_exhausted(_request: Request, error: Exception) -> JSONResponse:
+    """Every pooled connection stayed busy for the whole bounded wait (the two-session bug
+    holds two a request): a retryable 503 with a code, not a hang or a bare 500."""
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={
+            "detail": f"no database connection was free within {POOL_TIMEOUT_S}s; retry it",
+            "code": "pool_timeout",
+            "retryable": True,
+        },
+    )
+
+
 async def invalid_request(_request: Request, error: Exception) -> JSONResponse:
     """A 422 naming each invalid field, without echoing the input (it may not even encode)."""
     assert isinstance(error, RequestValidationError)
@@ -135,6 +149,7 @@ def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:
     )
     app.add_api_route("/sessions/{session_id}/messages", get_messages, methods=["GET"])
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, pool_exhausted)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(InjectedFault, injected_fault)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 0.2
 PG_LOCK_TIMEOUT_MS = 200
 PG_STATEMENT_TIMEOUT_MS = 5000
+POOL_TIMEOUT_S = 5.0  # waiting for a free pooled connection is bounded too
 
 
 class UnsupportedDatabaseURL(ValueError):
@@ -67,6 +68,8 @@ def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
     """An engine with separate pooled connections and bounded waits on either backend."""
     parsed = make_url(url)
     _check_url(parsed)
+    if "poolclass" not in engine_kwargs:
+        engine_kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **engine_kwargs

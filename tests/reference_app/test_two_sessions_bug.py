@@ -7,8 +7,11 @@ import re
 import time
 import uuid
 
+import httpx
 import pytest
 
+from reference_app.api.app import create_app
+from reference_app.infrastructure.database import create_engine
 from scenarios.databases import Database
 from tests.reference_app.conftest import empty_tables, fresh_rows, post, reference_client
 
@@ -86,3 +89,24 @@ async def test_two_sessions_log_shows_two_database_sessions_in_one_request(
     assert request_label.group(1) != repository_label.group(1), (
         "the repository saved through a second database session"
     )
+
+
+async def test_two_sessions_on_a_one_connection_pool_fails_fast_with_pool_timeout(
+    clean_database: Database,
+) -> None:
+    """The bug holds two pooled connections per request; the wait for the second is bounded."""
+    engine = create_engine(clean_database.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        app = create_app(engine, "two_sessions")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            started = time.perf_counter()
+            response = await post(client, uuid.uuid4(), "Needs a second connection")
+            elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["code"] == "pool_timeout"
+    assert response.json()["retryable"] is True
+    assert elapsed < 1.0
+    assert (await fresh_rows(clean_database)).messages == []

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import reference_app
-from reference_app.infrastructure.database import create_engine, create_schema
 from scenarios.databases import Database
+from tests.reference_app.conftest import empty_tables
 
 TWO_SESSIONS_FILE = Path(reference_app.__file__).parent / "wirings" / "two_sessions.py"
 
@@ -42,12 +42,5 @@ async def count_rows(database: Database, table: str) -> int:
 @pytest.fixture
 async def reference_database(database: Database) -> Database:
     """The parametrised database (SQLite, then Postgres) with the reference schema, emptied."""
-    engine = create_engine(database.url, poolclass=NullPool)
-    try:
-        await create_schema(engine)
-        async with engine.begin() as connection:
-            for table in ("agent_contexts", "messages", "sessions"):
-                await connection.execute(text(f"DELETE FROM {table}"))
-    finally:
-        await engine.dispose()
+    await empty_tables(database)
     return database

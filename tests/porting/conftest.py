@@ -1,55 +1,39 @@
-"""Scratch databases of the porting tests' own, and the support desk's sync engines on them.
+"""The run's scratch databases, and the support desk's sync engines on them.
 
-The support desk's tables live in databases no other test uses; every test starts from empty
-tables (DELETE on a connection of its own, never a rollback).
+The support desk's tables (threads, posts, thread_memory) live beside the reference app's;
+every test starts from empty tables (DELETE on a connection of its own, never a rollback).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine, delete, text
 from sqlalchemy.pool import NullPool
 
 from examples.support_desk.adapter import sync_url
 from examples.support_desk.database import create_schema, make_engine
 from examples.support_desk.orm import Base
-from scenarios.databases import (
-    Database,
-    PostgresUnavailable,
-    open_scratch_database,
-    postgres_required,
-)
+from scenarios.databases import Database
 
 
-@pytest_asyncio.fixture(scope="session")
-async def desk_sqlite() -> AsyncIterator[Database]:
-    async with open_scratch_database("sqlite") as database:
-        yield database
+@pytest.fixture(scope="session")
+def desk_sqlite(sqlite_database: Database) -> Database:
+    """The run's scratch SQLite file (the support desk's tables live beside the reference app's)."""
+    return sqlite_database
 
 
-@pytest_asyncio.fixture(scope="session")
-async def desk_postgres() -> AsyncIterator[Database]:
-    scratch = open_scratch_database("postgresql")
-    try:
-        database = await scratch.__aenter__()
-    except PostgresUnavailable as unavailable:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL is required under CI: {unavailable}")
-        pytest.skip(f"PostgreSQL unavailable: {unavailable}")
-    try:
-        yield database
-    finally:
-        await scratch.__aexit__(None, None, None)
+@pytest.fixture(scope="session")
+def desk_postgres(postgres_database: Database) -> Database:
+    """The run's scratch Postgres database: skipped locally when unreachable, fails under CI."""
+    return postgres_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def desk_database(request: pytest.FixtureRequest) -> Database:
+@pytest.fixture
+def desk_database(database: Database) -> Database:
     """Each test that takes it runs on a SQLite file and on Postgres."""
-    fixture = {"sqlite": "desk_sqlite", "postgresql": "desk_postgres"}[request.param]
-    return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+    return database
 
 
 @pytest.fixture

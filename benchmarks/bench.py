@@ -463,9 +463,9 @@ def _load_markdown(load: dict[str, Any]) -> list[str]:
         *_table(["db", "wiring", *LOAD_COLUMNS, "failures (first run)"], rows),
         "Latency covers every request, acknowledged or not. Failures on the fixed wirings are "
         "clear retryable 409s (racing requests on one chat session); `lost` = acknowledged but "
-        "not stored; `partial` = failed, yet something of it committed. `unhandled:TimeoutError` "
-        "is SQLAlchemy's pool timeout (30 s): two_sessions holds two connections per request "
-        "and starves the pool.",
+        "not stored; `partial` = failed, yet something of it committed. `503 pool_timeout`: "
+        "no pooled connection came free within the app's bound (5 s); two_sessions holds two "
+        "connections per request and starves the pool.",
         "",
     ]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference_app.api.app import create_app
@@ -66,6 +66,33 @@ def _parse_response(response: httpx.Response) -> ChatResponse:
     )
 
 
+# Every chat session, message and agent-context count in one statement (one round trip, one
+# snapshot): rows tagged s / m / a; messages in position order.
+_STATE_QUERY = union_all(
+    select(
+        literal("s").label("kind"),
+        _sessions.c.id.label("session_id"),
+        null().label("role"),
+        null().label("content"),
+        null().label("number"),
+    ),
+    select(
+        literal("m"),
+        _messages.c.session_id,
+        _messages.c.role,
+        _messages.c.content,
+        _messages.c.position,
+    ),
+    select(
+        literal("a"),
+        _contexts.c.session_db_id,
+        null(),
+        null(),
+        func.count(),
+    ).group_by(_contexts.c.session_db_id),
+).order_by("kind", "session_id", "number")
+
+
 class ReferenceTarget:
     capabilities = Capability.ALL
 
@@ -99,29 +126,18 @@ class ReferenceTarget:
 
     async def read_state(self) -> DatabaseState:
         async with self._reader.connect() as connection:
-            session_ids = (await connection.scalars(select(_sessions.c.id))).all()
-            message_rows = (
-                await connection.execute(
-                    select(
-                        _messages.c.session_id,
-                        _messages.c.role,
-                        _messages.c.content,
-                        _messages.c.position,
-                    ).order_by(_messages.c.session_id, _messages.c.position)
-                )
-            ).all()
-            context_rows = (
-                await connection.execute(
-                    select(_contexts.c.session_db_id, func.count()).group_by(
-                        _contexts.c.session_db_id
-                    )
-                )
-            ).all()
-        sessions = frozenset(str(s) for s in session_ids)
+            rows = (await connection.execute(_STATE_QUERY)).all()
+        session_ids: list[object] = []
         messages: dict[str, list[StoredMessage]] = defaultdict(list)
-        for session_id, role, content, position in message_rows:
-            messages[str(session_id)].append(StoredMessage(role, content, position))
-        contexts = {str(session_id): count for session_id, count in context_rows}
+        contexts: dict[str, int] = {}
+        for kind, session_id, role, content, number in rows:
+            if kind == "s":
+                session_ids.append(session_id)
+            elif kind == "m":
+                messages[str(session_id)].append(StoredMessage(role, content, number))
+            else:
+                contexts[str(session_id)] = number
+        sessions = frozenset(str(s) for s in session_ids)
         dangling = [
             f"messages.session_id {key} -> sessions" for key in messages if key not in sessions
         ] + [

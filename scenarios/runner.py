@@ -68,12 +68,20 @@ class CaseResult:
         }
 
 
-def skipped_case(
-    scenario: Scenario, interleaving: Interleaving, wiring: str, db: str, reason: str
+def skipped_result(
+    scenario: str,
+    interleaving: str,
+    wiring: str,
+    db: str,
+    reason: str,
+    *,
+    guards: str = "",
+    steps: tuple[str, ...] = (),
 ) -> CaseResult:
+    """A case that could not run: `skipped` with the reason, never `ok`."""
     return CaseResult(
-        scenario=scenario.name,
-        interleaving=interleaving.id,
+        scenario=scenario,
+        interleaving=interleaving,
         wiring=wiring,
         db=db,
         expected="",
@@ -81,6 +89,20 @@ def skipped_case(
         verdict=Verdict.SKIPPED,
         detail=reason,
         duration_s=0.0,
+        guards=guards,
+        steps=steps,
+    )
+
+
+def skipped_case(
+    scenario: Scenario, interleaving: Interleaving, wiring: str, db: str, reason: str
+) -> CaseResult:
+    return skipped_result(
+        scenario.name,
+        interleaving.id,
+        wiring,
+        db,
+        reason,
         guards=scenario.guards,
         steps=interleaving.steps,
     )

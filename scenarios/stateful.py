@@ -55,7 +55,7 @@ from scenarios.adapter import (
 )
 from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
 from scenarios.outcomes import CONFLICT_CODES, FK_CODES, LOCK_CODES, PRIORITY, Outcome, Verdict
-from scenarios.runner import STEP_TIMEOUT_S, CaseResult
+from scenarios.runner import STEP_TIMEOUT_S, CaseResult, skipped_result
 
 if TYPE_CHECKING:
     from hypothesis.vendor.pretty import RepresentationPrinter
@@ -1141,18 +1141,7 @@ class StatefulSearch:
         )
 
     def skipped(self, wiring: str, db: str, reason: str) -> CaseResult:
-        return CaseResult(
-            scenario=SCENARIO_NAME,
-            interleaving=INTERLEAVING,
-            wiring=wiring,
-            db=db,
-            expected="",
-            observed="skipped",
-            verdict=Verdict.SKIPPED,
-            detail=reason,
-            duration_s=0.0,
-            guards=GUARDS,
-        )
+        return skipped_result(SCENARIO_NAME, INTERLEAVING, wiring, db, reason, guards=GUARDS)
 
     @staticmethod
     def _case(

@@ -156,7 +156,8 @@ def test_an_agent_context_without_its_session_is_reported(runner, fake_settings)
 def test_a_violation_that_does_not_replay_is_kept_and_marked_flaky() -> None:
     from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 
-    from scenarios.stateful import ErrorFound, _violations
+    from scenarios.stateful.search import _violations
+    from scenarios.stateful.violations import ErrorFound
 
     found = ErrorFound("pairs split by a race", steps=("1. batch",), rows={})
     replay = FlakyStrategyDefinition("Inconsistent data generation!")
@@ -165,7 +166,7 @@ def test_a_violation_that_does_not_replay_is_kept_and_marked_flaky() -> None:
 
 
 def test_anything_but_a_violation_is_raised_as_is() -> None:
-    from scenarios.stateful import _violations
+    from scenarios.stateful.search import _violations
 
     broken = RuntimeError("the adapter raised")
     with pytest.raises(RuntimeError, match="the adapter raised"):

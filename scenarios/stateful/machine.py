@@ -1,0 +1,508 @@
+"""The state machine: rules that send requests through the adapter, a model of what must be
+stored, and an invariant that checks the database against it after every step."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+)
+
+from scenarios.adapter import (
+    INJECTED_FAULT_CODE,
+    POINTS,
+    Capability,
+    ChatRequest,
+    ChatResponse,
+    DatabaseState,
+    PointHook,
+    Target,
+    TargetFactory,
+)
+from scenarios.databases import Database
+from scenarios.outcomes import CONFLICT_CODES, LOCK_CODES, PRIORITY, Outcome
+from scenarios.runner import STEP_TIMEOUT_S
+from scenarios.stateful.strategies import (
+    DEFAULT_MAX_CONTENT_CHARS,
+    BadInput,
+    _show,
+    bad_inputs,
+    user_texts,
+)
+from scenarios.stateful.violations import VIOLATIONS, Finding_, _describe, _failure_outcome
+
+if TYPE_CHECKING:
+    pass
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ChatSession:
+    """A chat session the app acknowledged creating: the Bundle's values."""
+
+    key: str
+    label: str
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A message the database must hold; `content` None means any (an app's own reply)."""
+
+    role: str
+    content: str | None
+
+    def matches(self, role: str, content: str) -> bool:
+        return role == self.role and (self.content is None or content == self.content)
+
+
+@dataclass
+class _Stats:
+    """Counted across every run of a machine class (shrinking included), for speed figures."""
+
+    examples: int = 0
+    steps: int = 0
+
+
+def _texts() -> st.SearchStrategy[str]:
+    return st.runner().flatmap(lambda machine: user_texts(machine.max_content_chars))
+
+
+def _bad() -> st.SearchStrategy[BadInput]:
+    return st.runner().flatmap(lambda machine: bad_inputs(machine.max_content_chars))
+
+
+def _can(capability: str) -> Callable[[F], F]:
+    """The rule runs only on a target that declares `capability`."""
+    check: Callable[[F], F] = precondition(
+        lambda machine: capability in machine.target.capabilities
+    )
+    return check
+
+
+BATCH_MEMBER = st.sampled_from(("same", "new", "shared_new"))
+
+
+class RequestHistory(RuleBasedStateMachine):
+    """Random request histories against one open target, checked against an in-memory model.
+
+    Build a concrete class with `machine_for_target` or `open_machine`: they set `target`,
+    `runner` and the content limit, which this base leaves open.
+    """
+
+    target: ClassVar[Target]
+    runner: ClassVar[asyncio.Runner]
+    max_content_chars: ClassVar[int] = DEFAULT_MAX_CONTENT_CHARS
+    stats: ClassVar[_Stats]
+
+    sessions = Bundle("sessions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats.examples += 1
+        self._await(self.target.reset())
+        # key -> the messages that must be committed, in order.
+        self.model: dict[str, list[Expected]] = {}
+        # key -> acknowledged (user, reply) pairs of a batch whose commit order is not known yet.
+        self.unordered: dict[str, list[tuple[Expected, Expected]]] = {}
+        # key -> contents of requests that failed there (None: the content was not text).
+        self.failed: dict[str, list[Any]] = {}
+        self.labels: dict[str, str] = {}
+        self.steps: list[str] = []
+        self.unchecked = False
+        self.last_state: DatabaseState | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _await(self, awaitable: Awaitable[T]) -> T:
+        async def bounded() -> T:
+            return await asyncio.wait_for(awaitable, STEP_TIMEOUT_S)
+
+        try:
+            return self.runner.run(bounded())
+        except TimeoutError:
+            self._fail([(Outcome.ERROR, f"the target did not answer within {STEP_TIMEOUT_S}s")])
+
+    def _new_key(self) -> str:
+        key = str(uuid.uuid4())
+        self.labels[key] = f"s{len(self.labels) + 1}"
+        return key
+
+    def _send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
+        self.unchecked = True
+        return self._await(self.target.send(request, hook))
+
+    def _step(self, text: str) -> None:
+        self.stats.steps += 1
+        self.steps.append(f"{len(self.steps) + 1}. {text}")
+
+    def _labelled(self, state: DatabaseState) -> dict[str, Any]:
+        rows = state.as_dict()
+
+        def name(key: str) -> str:
+            return self.labels.get(key, key)
+
+        rows["sessions"] = sorted(name(k) for k in state.sessions)
+        rows["messages"] = {name(k): v for k, v in rows["messages"].items()}
+        rows["agent_contexts"] = {name(k): v for k, v in rows["agent_contexts"].items()}
+        return rows
+
+    def _fail(self, findings: Sequence[Finding_]) -> NoReturn:
+        outcome = next(o for o in (*PRIORITY, Outcome.ERROR) if any(f is o for f, _ in findings))
+        if self.last_state is None or self.unchecked:
+            try:
+                self.last_state = self.runner.run(
+                    asyncio.wait_for(self.target.read_state(), STEP_TIMEOUT_S)
+                )
+            except Exception:  # the rows are context for the report, not the finding
+                self.last_state = None
+        rows = self._labelled(self.last_state) if self.last_state else {}
+        message = "; ".join(text for _, text in findings)
+        raise VIOLATIONS[outcome](message, steps=self.steps, rows=rows)
+
+    def _acknowledge(self, key: str, content: str, response: ChatResponse) -> tuple[Expected, ...]:
+        replies = [m.content for m in response.messages if m.role == "assistant"]
+        return (Expected("user", content), Expected("assistant", replies[0] if replies else None))
+
+    def _expect_success(self, response: ChatResponse, what: str) -> None:
+        if response.ok:
+            return
+        self._fail(
+            [
+                (
+                    _failure_outcome(response),
+                    f"{what} failed: {_describe(response)} {response.detail}".strip(),
+                )
+            ]
+        )
+
+    # -- rules ----------------------------------------------------------------------------
+
+    @rule(target=sessions, content=_texts())
+    def new_session(self, content: str) -> ChatSession:
+        key = self._new_key()
+        response = self._send(ChatRequest(key, content))
+        self._step(
+            f"message to a new chat session {self.labels[key]}: {_show(content)} "
+            f"-> {_describe(response)}"
+        )
+        self._expect_success(response, "a message to a new chat session")
+        self.model[key] = list(self._acknowledge(key, content, response))
+        return ChatSession(key, self.labels[key])
+
+    @rule(session=sessions, content=_texts())
+    def message_to_existing(self, session: ChatSession, content: str) -> None:
+        response = self._send(ChatRequest(session.key, content))
+        self._step(f"message to {session.label}: {_show(content)} -> {_describe(response)}")
+        self._expect_success(response, f"a message to {session.label}")
+        self.model[session.key] += self._acknowledge(session.key, content, response)
+
+    def _with_fault(self, key: str, point: str, content: str, where: str) -> None:
+        async def hook(reached: str) -> bool:
+            return reached == point
+
+        response = self._send(ChatRequest(key, content), hook)
+        self._step(
+            f"message to {where} with a fault at {point}: {_show(content)} -> {_describe(response)}"
+        )
+        if response.ok:
+            self._fail([(Outcome.ERROR, f"succeeded although a fault was injected at {point}")])
+        if response.error_code != INJECTED_FAULT_CODE:
+            self._fail(
+                [
+                    (
+                        _failure_outcome(response),
+                        f"failed before the fault at {point}: "
+                        f"{_describe(response)} {response.detail}".strip(),
+                    )
+                ]
+            )
+        self.failed.setdefault(key, []).append(content)
+
+    @_can(Capability.FAULT_INJECTION)
+    @rule(point=st.sampled_from(POINTS), content=_texts())
+    def fault_in_new_session(self, point: str, content: str) -> None:
+        key = self._new_key()
+        self._with_fault(key, point, content, f"a new chat session {self.labels[key]}")
+
+    @_can(Capability.FAULT_INJECTION)
+    @rule(session=sessions, point=st.sampled_from(POINTS), content=_texts())
+    def fault_in_existing_session(self, session: ChatSession, point: str, content: str) -> None:
+        self._with_fault(session.key, point, content, session.label)
+
+    @rule(bad=_bad())
+    def bad_input(self, bad: BadInput) -> None:
+        key = self._new_key()
+        response = self._send(bad.request(key))
+        self._step(
+            f"bad input to a new chat session {self.labels[key]}: {bad!r} -> {_describe(response)}"
+        )
+        self.failed.setdefault(key, []).append(bad.content)
+        if not 400 <= response.status < 500:
+            self._fail(
+                [
+                    (
+                        Outcome.ERROR,
+                        f"{bad.kind} input: expected a 4xx naming "
+                        f"{bad.field!r}, got {_describe(response)}",
+                    )
+                ]
+            )
+        if bad.field not in response.invalid_fields:
+            self._fail(
+                [
+                    (
+                        Outcome.ERROR,
+                        f"{bad.kind} input: rejected, but the error names "
+                        f"{list(response.invalid_fields)}, not {bad.field!r}",
+                    )
+                ]
+            )
+
+    @_can(Capability.CONCURRENCY)
+    @rule(
+        session=sessions,
+        members=st.lists(st.tuples(BATCH_MEMBER, _texts()), min_size=2, max_size=3),
+    )
+    def concurrent_batch(self, session: ChatSession, members: list[tuple[str, str]]) -> None:
+        """Requests in flight at once; one may lose a race with a clear retryable code."""
+        shared_new: str | None = None
+        keys = []
+        for where, _ in members:
+            if where == "same":
+                keys.append(session.key)
+            elif where == "new":
+                keys.append(self._new_key())
+            else:
+                shared_new = shared_new or self._new_key()
+                keys.append(shared_new)
+
+        async def send_all() -> list[ChatResponse]:
+            return list(
+                await asyncio.gather(
+                    *(
+                        self.target.send(ChatRequest(k, c))
+                        for k, (_, c) in zip(keys, members, strict=True)
+                    )
+                )
+            )
+
+        self.unchecked = True
+        responses = self._await(send_all())
+        shown = ", ".join(
+            f"{self.labels[k]}{'' if k in self.model else ' (new)'} {_show(c)} -> {_describe(r)}"
+            for k, (_, c), r in zip(keys, members, responses, strict=True)
+        )
+        self._step(f"concurrent batch: [{shown}]")
+        findings: list[Finding_] = []
+        for key, (_, content), response in zip(keys, members, responses, strict=True):
+            if response.ok:
+                pair = self._acknowledge(key, content, response)
+                self.unordered.setdefault(key, []).append((pair[0], pair[1]))
+            elif response.error_code in LOCK_CODES | CONFLICT_CODES:
+                self.failed.setdefault(key, []).append(content)
+            else:
+                findings.append(
+                    (
+                        _failure_outcome(response),
+                        f"{self.labels[key]}: {_describe(response)} {response.detail}".strip(),
+                    )
+                )
+        if not any(r.ok for r in responses):
+            codes = sorted({r.error_code or str(r.status) for r in responses})
+            lock = any(r.error_code in LOCK_CODES for r in responses)
+            findings.append(
+                (
+                    Outcome.LOCK_TIMEOUT if lock else Outcome.ERROR,
+                    f"every request of the batch failed ({', '.join(codes)}): none made progress",
+                )
+            )
+        if findings:
+            self._fail(findings)
+
+    # -- the invariant --------------------------------------------------------------------
+
+    @invariant()
+    def database_matches_model(self) -> None:
+        """Read through a fresh connection after every step that sent something."""
+        if not self.unchecked:
+            return
+        self.unchecked = False
+        self.last_state = state = self._await(self.target.read_state())
+        self._order_batches(state)
+        findings = self._compare(state)
+        if findings:
+            self._fail(findings)
+
+    def _order_batches(self, state: DatabaseState) -> None:
+        """Concurrent requests commit in an order only the database knows: adopt it where each
+        acknowledged pair sits together, and the send order otherwise (then the check fails)."""
+        for key, pairs in self.unordered.items():
+            expected = self.model.setdefault(key, [])
+            stored = state.messages.get(key, ())
+            at = len(expected)
+            remaining = list(pairs)
+            while remaining and at + 1 < len(stored):
+                user, reply = stored[at], stored[at + 1]
+                match = next(
+                    (
+                        p
+                        for p in remaining
+                        if p[0].matches(user.role, user.content)
+                        and p[1].matches(reply.role, reply.content)
+                    ),
+                    None,
+                )
+                if match is None:
+                    break
+                remaining.remove(match)
+                expected += match
+                at += 2
+            for pair in remaining:
+                expected += pair
+        self.unordered.clear()
+
+    def _compare(self, state: DatabaseState) -> list[Finding_]:
+        findings: list[Finding_] = []
+
+        def name(key: str) -> str:
+            return self.labels.get(key, "a chat session the history never named")
+
+        def leftover(key: str, what: str) -> Finding_:
+            if key in self.failed:
+                return (
+                    Outcome.PARTIAL_COMMIT,
+                    f"{name(key)}: {what} of a failed request committed",
+                )
+            return (Outcome.ERROR, f"{name(key)}: {what} that no request of the history wrote")
+
+        for key, expected in self.model.items():
+            if key not in state.sessions:
+                findings.append(
+                    (
+                        Outcome.LOST_WRITE,
+                        f"{name(key)}: acknowledged, but its chat "
+                        "session row is not in the database",
+                    )
+                )
+            contexts = state.agent_contexts.get(key, 0)
+            if contexts == 0:
+                findings.append(
+                    (
+                        Outcome.LOST_WRITE,
+                        f"{name(key)}: acknowledged, but no agent context is in the database",
+                    )
+                )
+            elif contexts > 1:
+                findings.append((Outcome.ERROR, f"{name(key)}: {contexts} agent contexts"))
+            findings += self._compare_messages(key, expected, state, leftover)
+        for key in sorted(state.sessions - self.model.keys()):
+            findings.append(leftover(key, "a chat session row"))
+        for key in sorted(state.agent_contexts.keys() - self.model.keys()):
+            findings.append(leftover(key, "an agent context"))
+        for key in sorted(state.messages.keys() - self.model.keys()):
+            findings.append(leftover(key, f"{len(state.messages[key])} message(s)"))
+        for description in state.dangling:
+            findings.append((Outcome.ERROR, f"foreign key does not resolve: {description}"))
+        return findings
+
+    def _compare_messages(
+        self, key: str, expected: list[Expected], state: DatabaseState, leftover: Any
+    ) -> list[Finding_]:
+        label = self.labels.get(key, key)
+        stored = state.messages.get(key, ())
+        findings: list[Finding_] = []
+        positions = [m.position for m in stored]
+        if positions != list(range(len(positions))):
+            findings.append((Outcome.ERROR, f"{label}: positions are {positions}, not gapless"))
+        unmatched = list(stored)
+        for index, wanted in enumerate(expected):
+            found = next((m for m in unmatched if wanted.matches(m.role, m.content)), None)
+            if found is None:
+                what = _show(wanted.content) if wanted.content is not None else "(reply)"
+                findings.append(
+                    (
+                        Outcome.LOST_WRITE,
+                        f"{label}: acknowledged {wanted.role} "
+                        f"message {index} {what} is not in the database",
+                    )
+                )
+            else:
+                unmatched.remove(found)
+        for extra in unmatched:
+            findings.append(leftover(key, f"{extra.role} message {_show(extra.content)}"))
+        if not findings and not all(
+            w.matches(m.role, m.content) for w, m in zip(expected, stored, strict=True)
+        ):
+            order = [f"{m.role}: {_show(m.content)}" for m in stored]
+            findings.append(
+                (
+                    Outcome.ERROR,
+                    f"{label}: every message is there, but not in the "
+                    f"order they were acknowledged: {order}",
+                )
+            )
+        return findings
+
+
+def machine_for_target(
+    target: Target,
+    runner: asyncio.Runner,
+    *,
+    name: str = "RequestHistory",
+    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS,
+) -> type[RequestHistory]:
+    """A machine class over an already-open target, run on `runner` (which the caller owns).
+
+    `name` keys Hypothesis's example database: give each wiring and database its own.
+    """
+    namespace = {
+        "target": target,
+        "runner": runner,
+        "max_content_chars": max_content_chars,
+        "stats": _Stats(),
+    }
+    return type(name, (RequestHistory,), namespace)
+
+
+@contextmanager
+def open_machine(
+    factory: TargetFactory,
+    wiring: str,
+    database: Database,
+    *,
+    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS,
+) -> Iterator[type[RequestHistory]]:
+    """One runner and one open target for every example of a search, closed at the end.
+
+    Must be entered where no event loop is running (a plain test, or a worker thread).
+    """
+    # A loop factory keeps the runner from replacing the thread's current event loop (pytest-
+    # asyncio's session loop, say) and unsetting it on close.
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        stack = AsyncExitStack()
+        target = runner.run(stack.enter_async_context(factory.open(wiring, database)))
+        try:
+            yield machine_for_target(
+                target,
+                runner,
+                name=f"RequestHistory_{factory.name}_{wiring}_{database.kind}",
+                max_content_chars=max_content_chars,
+            )
+        finally:
+            runner.run(stack.aclose())

@@ -1,0 +1,133 @@
+"""The matrix's `stateful` case: one small search per wiring and database."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import settings
+
+from scenarios.adapter import (
+    TargetFactory,
+)
+from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
+from scenarios.outcomes import Outcome, Verdict
+from scenarios.runner import CaseResult, skipped_result
+from scenarios.stateful.machine import open_machine
+from scenarios.stateful.profiles import matrix_settings
+from scenarios.stateful.search import GUARDS, INTERLEAVING, SCENARIO_NAME, search, write_report
+
+if TYPE_CHECKING:
+    pass
+
+
+_ONE_SEARCH_AT_A_TIME = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StatefulSearch:
+    """The optional stateful case of each matrix cell: scenario `stateful`, its observed outcome
+    the falsifying step's, its detail the shrunk example. Small, so the matrix stays quick."""
+
+    max_examples: int = 10
+    reports: Path | None = None
+    settings_: settings | None = field(default=None, compare=False)
+
+    def _settings(self) -> settings:
+        return self.settings_ or matrix_settings(self.max_examples)
+
+    async def run_cells(
+        self, factory: TargetFactory, wirings: Sequence[str], kind: str
+    ) -> list[CaseResult]:
+        """One case per wiring, on a scratch database of `kind` that nothing else uses."""
+        try:
+            async with open_scratch_database(kind) as database:
+                return [await self.run_cell(factory, wiring, database) for wiring in wirings]
+        except PostgresUnavailable as unavailable:
+            return [self.skipped(wiring, kind, f"skipped: {unavailable}") for wiring in wirings]
+
+    async def run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:
+        """Runs in a worker thread: Hypothesis is synchronous and brings its own event loop."""
+        return await asyncio.to_thread(self._run_cell_alone, factory, wiring, database)
+
+    def _run_cell_alone(
+        self, factory: TargetFactory, wiring: str, database: Database
+    ) -> CaseResult:
+        # One search at a time: two Hypothesis runs in parallel threads crash CPython 3.11's
+        # AST compiler ("AST constructor recursion depth mismatch"), seen in CI.
+        with _ONE_SEARCH_AT_A_TIME:
+            return self._run_cell(factory, wiring, database)
+
+    def _run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:
+        expected = factory.expected_outcome(SCENARIO_NAME, INTERLEAVING, wiring, database.kind)
+        started = time.perf_counter()
+        try:
+            with open_machine(factory, wiring, database) as machine:
+                result = search(machine, self._settings())
+        except Exception as error:
+            return self._case(
+                wiring,
+                database.kind,
+                expected,
+                Outcome.ERROR.value,
+                f"the stateful search could not run: {type(error).__name__}: {error}",
+                time.perf_counter() - started,
+            )
+        if self.reports is not None:
+            write_report(
+                result,
+                self.reports,
+                target=factory.name,
+                wiring=wiring,
+                db=database.kind,
+                expected=expected,
+            )
+        primary = result.primary
+        return self._case(
+            wiring,
+            database.kind,
+            expected,
+            result.outcome.value,
+            result.summary(),
+            result.duration_s,
+            steps=primary.steps if primary else (),
+            rows=primary.rows if primary else {},
+            responses=tuple(f"{f.outcome.value}: {f.message}" for f in result.findings),
+        )
+
+    def skipped(self, wiring: str, db: str, reason: str) -> CaseResult:
+        return skipped_result(SCENARIO_NAME, INTERLEAVING, wiring, db, reason, guards=GUARDS)
+
+    @staticmethod
+    def _case(
+        wiring: str,
+        db: str,
+        expected: str,
+        observed: str,
+        detail: str,
+        duration_s: float,
+        *,
+        steps: tuple[str, ...] = (),
+        rows: dict[str, Any] | None = None,
+        responses: tuple[str, ...] = (),
+    ) -> CaseResult:
+        return CaseResult(
+            scenario=SCENARIO_NAME,
+            interleaving=INTERLEAVING,
+            wiring=wiring,
+            db=db,
+            expected=expected,
+            observed=observed,
+            verdict=Verdict.AS_EXPECTED if observed == expected else Verdict.UNEXPECTED,
+            detail=detail,
+            duration_s=duration_s,
+            guards=GUARDS,
+            steps=steps,
+            responses=responses,
+            rows=rows or {},
+        )

@@ -1,0 +1,73 @@
+"""The failures the machine reports: one exception type per outcome, so Hypothesis keeps
+them apart and shrinks each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scenarios.adapter import (
+    ChatResponse,
+)
+from scenarios.outcomes import FK_CODES, LOCK_CODES, Outcome
+
+if TYPE_CHECKING:
+    pass
+
+
+class StatefulViolation(AssertionError):
+    """A request history broke the model; `steps` is that history, as run."""
+
+    outcome: ClassVar[Outcome] = Outcome.ERROR
+
+    def __init__(self, message: str, *, steps: Sequence[str], rows: dict[str, Any]) -> None:
+        super().__init__(f"{self.outcome.value}: {message}")
+        self.message = message
+        self.steps = tuple(steps)
+        self.rows = rows
+
+
+class FkViolationFound(StatefulViolation):
+    outcome = Outcome.FK_VIOLATION
+
+
+class LockTimeoutFound(StatefulViolation):
+    outcome = Outcome.LOCK_TIMEOUT
+
+
+class LostWriteFound(StatefulViolation):
+    outcome = Outcome.LOST_WRITE
+
+
+class PartialCommitFound(StatefulViolation):
+    outcome = Outcome.PARTIAL_COMMIT
+
+
+class ErrorFound(StatefulViolation):
+    outcome = Outcome.ERROR
+
+
+VIOLATIONS: dict[Outcome, type[StatefulViolation]] = {
+    cls.outcome: cls
+    for cls in (FkViolationFound, LockTimeoutFound, LostWriteFound, PartialCommitFound, ErrorFound)
+}
+
+Finding_ = tuple[Outcome, str]
+
+
+def _failure_outcome(response: ChatResponse) -> Outcome:
+    """What an unexpected failure of a well-formed request shows, from its error code."""
+    if response.error_code in FK_CODES:
+        return Outcome.FK_VIOLATION
+    if response.error_code in LOCK_CODES:
+        return Outcome.LOCK_TIMEOUT
+    return Outcome.ERROR
+
+
+def _describe(response: ChatResponse) -> str:
+    text = f"HTTP {response.status}"
+    if response.error_code:
+        text += f" {response.error_code}"
+    if response.invalid_fields:
+        text += f" naming {', '.join(response.invalid_fields)}"
+    return text

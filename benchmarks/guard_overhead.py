@@ -21,8 +21,7 @@ from typing import Any
 
 import httpx
 
-from reference_app.api.app import create_app
-from reference_app.infrastructure.database import create_engine, create_schema
+from reference_app.serving import serve
 from scenarios.databases import KINDS, PostgresUnavailable, open_scratch_database
 from scenarios.guard import runtime
 from scenarios.guard.runtime import SessionGuard
@@ -56,13 +55,9 @@ async def measure_guard_overhead(
     of the ratios of adjacent batches (without, then with), so drift in the machine's load
     between batches hits both sides of each ratio alike."""
     was_installed = runtime.installed()
-    engine = create_engine(database_url)
     try:
-        await create_schema(engine)
-        app = create_app(engine, WIRING)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench"
-        ) as client:
+        async with serve(database_url, WIRING) as served:
+            client = served.client
             runtime.install()
             await _batch(client, WARMUP, guarded=True)
             without: list[float] = []
@@ -75,7 +70,6 @@ async def measure_guard_overhead(
     finally:
         if not was_installed:
             runtime.uninstall()
-        await engine.dispose()
     ratio = statistics.median(g / w for g, w in zip(with_guard, without, strict=True))
     return {
         "without_guard_s": statistics.median(without),

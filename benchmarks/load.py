@@ -24,15 +24,15 @@ from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from reference_app.api.app import create_app
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from reference_app.infrastructure.database import (
     PG_LOCK_TIMEOUT_MS,
     SQLITE_BUSY_TIMEOUT_S,
     create_engine,
-    create_schema,
 )
 from reference_app.infrastructure.orm import Base
+from reference_app.serving import empty_tables as reference_empty_tables
+from reference_app.serving import serve
 from scenarios.adapter import POINTS
 from scenarios.databases import Database
 
@@ -196,14 +196,7 @@ async def read_rows(database: Database) -> Rows:
 
 async def empty_tables(database: Database) -> None:
     """Create the schema if needed and DELETE every row, on a connection of its own."""
-    engine = create_engine(database.url, poolclass=NullPool)
-    try:
-        await create_schema(engine)
-        async with engine.begin() as connection:
-            for table in (_contexts, _messages, _sessions):
-                await connection.execute(table.delete())
-    finally:
-        await engine.dispose()
+    await reference_empty_tables(database.url)
 
 
 async def seed_history(database: Database, session_ids: Sequence[uuid.UUID]) -> None:
@@ -271,17 +264,8 @@ class Serving:
 @asynccontextmanager
 async def serving(database: Database, wiring: str, **engine_kwargs: Any) -> AsyncIterator[Serving]:
     """The app on its own pooled engine (the app's bounded settings), and a client for it."""
-    engine = create_engine(database.url, **engine_kwargs)
-    meter = StatementMeter(engine)
-    try:
-        await create_schema(engine)
-        app = create_app(engine, wiring)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://reference-app"
-        ) as client:
-            yield Serving(client, engine, meter)
-    finally:
-        await engine.dispose()
+    async with serve(database.url, wiring, **engine_kwargs) as served:
+        yield Serving(served.client, served.engine, StatementMeter(served.engine))
 
 
 def statement_bound_s(database: Database) -> float:

@@ -18,10 +18,10 @@ import httpx
 from sqlalchemy import delete, func, insert, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from reference_app.api.app import create_app
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
-from reference_app.infrastructure.database import create_engine, create_schema
+from reference_app.infrastructure.database import create_engine
 from reference_app.infrastructure.orm import AgentContextModel, Base, MessageModel, SessionModel
+from reference_app.serving import TABLES_IN_DELETE_ORDER, serve
 from reference_app.wirings import WIRINGS
 from scenarios.adapter import (
     Capability,
@@ -154,7 +154,7 @@ class ReferenceTarget:
 
     async def reset(self) -> None:
         async with self._reader.begin() as connection:
-            for table in (_contexts, _messages, _sessions):
+            for table in TABLES_IN_DELETE_ORDER:
                 await connection.execute(delete(table))
 
     async def seed(self, conversations: Sequence[SeedConversation]) -> None:
@@ -190,21 +190,14 @@ class ReferenceTargetFactory:
 
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
-        engine = create_engine(database.url)
         # The reader's connections are its own: the app never touches them, and every read is
         # a new transaction begun after the request, so it sees exactly what was committed.
         # Pooled (not a new connection per read) because connecting costs more than the read.
         reader = create_engine(database.url, pool_size=1, max_overflow=1)
         try:
-            await create_schema(engine)
-            app = create_app(engine, wiring)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://reference-app"
-            ) as client:
-                yield ReferenceTarget(client, reader)
+            async with serve(database.url, wiring) as served:
+                yield ReferenceTarget(served.client, reader)
         finally:
-            await engine.dispose()
             await reader.dispose()
 
     def expected_outcome(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:

@@ -11,8 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from reference_app.api.app import create_app
-from reference_app.infrastructure.database import create_engine
+from reference_app.serving import serve
 from scenarios.databases import Database
 from scenarios.guard import Kind, SessionGuard, SessionGuardError, session_guard
 from tests.guard.conftest import count_rows, second_session_site
@@ -20,15 +19,8 @@ from tests.guard.conftest import count_rows, second_session_site
 
 @asynccontextmanager
 async def client_for(database: Database, wiring: str) -> AsyncIterator[httpx.AsyncClient]:
-    engine = create_engine(database.url)
-    try:
-        app = create_app(engine, wiring)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://reference-app"
-        ) as client:
-            yield client
-    finally:
-        await engine.dispose()
+    async with serve(database.url, wiring) as served:
+        yield served.client
 
 
 async def send_first_message(client: httpx.AsyncClient) -> tuple[httpx.Response, SessionGuard]:

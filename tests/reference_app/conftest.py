@@ -4,7 +4,7 @@ a connection of its own (never through the code under test)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -14,9 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from reference_app.api.app import create_app
+from reference_app import serving
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
-from reference_app.infrastructure.database import create_engine, create_schema
 from scenarios.databases import Database
 
 
@@ -65,31 +64,13 @@ async def fresh_rows(database: Database) -> Rows:
 
 
 async def empty_tables(database: Database) -> None:
-    engine = create_engine(database.url, poolclass=NullPool)
-    try:
-        await create_schema(engine)
-        async with engine.begin() as connection:
-            for table in ("agent_contexts", "messages", "sessions"):
-                await connection.execute(text(f"DELETE FROM {table}"))
-    finally:
-        await engine.dispose()
-
-
-ClientFactory = Callable[[str], Awaitable[httpx.AsyncClient]]
+    await serving.empty_tables(database.url)
 
 
 @asynccontextmanager
 async def reference_client(database: Database, wiring: str) -> AsyncIterator[httpx.AsyncClient]:
-    engine = create_engine(database.url)
-    try:
-        await create_schema(engine)
-        app = create_app(engine, wiring)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://reference-app"
-        ) as client:
-            yield client
-    finally:
-        await engine.dispose()
+    async with serving.serve(database.url, wiring) as served:
+        yield served.client
 
 
 @pytest.fixture

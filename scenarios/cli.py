@@ -15,7 +15,8 @@ from pathlib import Path
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.outcomes import Verdict
-from scenarios.report import redact, write_reports
+from scenarios.redaction import redact
+from scenarios.report import write_reports
 from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
 from scenarios.stateful import SCENARIO_NAME as STATEFUL

@@ -26,7 +26,8 @@ from scenarios.databases import (
 )
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
-from scenarios.report import redact, write_reports
+from scenarios.redaction import redact
+from scenarios.report import write_reports
 from scenarios.runner import CaseResult, missing_capabilities, run_case
 from scenarios.scenario import Interleaving, Scenario, load_pack
 from scenarios.targets import load_target

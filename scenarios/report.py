@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -17,24 +16,10 @@ from typing import Any
 
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
+from scenarios.redaction import redact, redact_tree
 from scenarios.runner import CaseResult
 
 REPORT_FORMAT = 1
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?=@)")
-
-
-def redact(text: str) -> str:
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}***", text)
-
-
-def _redact_tree(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [_redact_tree(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_tree(v) for k, v in value.items()}
-    return value
 
 
 def summary(run: MatrixRun) -> dict[str, Any]:
@@ -49,7 +34,7 @@ def summary(run: MatrixRun) -> dict[str, Any]:
 
 
 def matrix_document(run: MatrixRun) -> dict[str, Any]:
-    document: dict[str, Any] = _redact_tree(
+    document: dict[str, Any] = redact_tree(
         {
             "format": REPORT_FORMAT,
             "target": run.target,

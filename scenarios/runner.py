@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.adapter import ChatRequest, ChatResponse, PointHook, SeedConversation, Target
-from scenarios.guard import Finding, SessionGuard, summarise
+from scenarios.guard import Finding, summarise
 from scenarios.outcomes import Observation, Outcome, RequestResult, Verdict, classify
 from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
+from scenarios.timeline import RequestRecorder, Timeline, recording
 
 # A step that neither reaches its pause point nor finishes within this is reported as a hang.
 # Every database wait the harness configures is far shorter.
@@ -39,6 +40,7 @@ class CaseResult:
     responses: tuple[str, ...] = ()
     rows: dict[str, Any] = field(default_factory=dict)
     guard_findings: tuple[Finding, ...] = ()  # the session guard's, one unit per request
+    timeline: Timeline | None = None  # for the page (reports/index.html), not in matrix.json
 
     @property
     def id(self) -> str:
@@ -132,9 +134,11 @@ _case_findings: ContextVar[list[Finding] | None] = ContextVar("case_findings", d
 
 
 async def _guarded(label: str, request: Awaitable[ChatResponse]) -> ChatResponse:
-    """Run one request as a session-guard unit of its own and keep its findings for the case."""
-    with SessionGuard("collect", label=label, noun="request") as unit:
+    """Run one request as a session-guard unit of its own and keep its findings for the case
+    (and its events for the case's timeline)."""
+    with RequestRecorder(label) as unit:
         response = await request
+        unit.responded(response.status, response.error_code)
     found = _case_findings.get()
     if found is not None:
         found.extend(unit.findings)
@@ -268,7 +272,8 @@ async def run_case(
     guard_findings: list[Finding] = []
     guarding = _case_findings.set(guard_findings)
     try:
-        results = await run_requests(target, scenario, interleaving, keys)
+        with recording() as case_recording:
+            results = await run_requests(target, scenario, interleaving, keys)
     except StepHung as hung:
         state = await target.read_state()
         observation = Observation(Outcome.ERROR, ((Outcome.ERROR, str(hung)),))
@@ -303,6 +308,7 @@ async def run_case(
         responses=responses,
         rows=rows,
         guard_findings=tuple(guard_findings),
+        timeline=None if observed == Outcome.OK.value else case_recording.timeline(),
     )
 
 

@@ -17,6 +17,7 @@ from hypothesis.stateful import (
 )
 
 from scenarios.outcomes import PRIORITY, Outcome
+from scenarios.redaction import redact
 from scenarios.stateful.machine import RequestHistory
 from scenarios.stateful.violations import StatefulViolation
 
@@ -230,11 +231,5 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     path = report_path(folder, wiring, db)
     text = markdown_report(result, target=target, wiring=wiring, db=db, expected=expected)
-    path.write_text(_redact(text), encoding="utf-8")
+    path.write_text(redact(text), encoding="utf-8")
     return path
-
-
-def _redact(text: str) -> str:
-    from scenarios.report import redact  # report imports matrix; import late to avoid a cycle
-
-    return redact(text)

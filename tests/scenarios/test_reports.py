@@ -11,7 +11,8 @@ import pytest
 from scenarios.databases import mask_password
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
-from scenarios.report import redact, write_reports
+from scenarios.redaction import redact
+from scenarios.report import write_reports
 from scenarios.runner import CaseResult
 
 SECRET = "hunter2-secret"

@@ -1,4 +1,5 @@
-"""Report writers: matrix.json, matrix.md, JUnit XML, and the GitHub step summary.
+"""Report writers: matrix.json, matrix.md, JUnit XML, the GitHub step summary, and the page
+(index.html, drawn by `scenarios.reporting`).
 
 Every string that leaves through here passes `redact`, so a database password never reaches a
 report even if an error message quoted a URL.
@@ -17,6 +18,7 @@ from typing import Any
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact, redact_tree
+from scenarios.reporting import matrix_section, write_index
 from scenarios.runner import CaseResult
 
 REPORT_FORMAT = 1
@@ -235,7 +237,7 @@ def write_reports(run: MatrixRun, directory: Path) -> list[Path]:
     md_path.write_text(markdown_document(run), encoding="utf-8")
     junit_path = directory / "junit-matrix.xml"
     junit_document(run).write(junit_path, encoding="utf-8", xml_declaration=True)
-    written += [json_path, md_path, junit_path]
+    written += [json_path, md_path, junit_path, write_index(directory, matrix_section(run))]
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as file:

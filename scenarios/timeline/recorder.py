@@ -134,7 +134,7 @@ class RequestRecorder(SessionGuard):
 
     def _created(self, session: Session, site: tuple[str, int] | None) -> None:
         super()._created(session, site)
-        self._note(session, EventKind.OPENED, f"opened at {format_site(site) or 'unknown'}")
+        self._note(session, EventKind.OPENED, "opened")
 
     def _connected(self, session: Session, connection: Connection) -> None:
         self._sessions_on[connection] = session

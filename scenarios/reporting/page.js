@@ -94,7 +94,7 @@
     lanes.forEach(function (l, i) { column[l.lane.id] = i + 1; });
     var grid = el("div", "lanes");
     grid.setAttribute("role", "list");
-    grid.style.gridTemplateColumns = "repeat(" + lanes.length + ", minmax(11rem, 1fr))";
+    grid.style.gridTemplateColumns = "minmax(9rem, .6fr) repeat(" + (lanes.length - 1) + ", minmax(11rem, 1fr))";
     lanes.forEach(function (l, i) {
       var bg = el("div", "lane-bg");
       bg.style.gridColumn = String(i + 1);

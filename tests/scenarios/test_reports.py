@@ -73,7 +73,12 @@ def test_every_report_is_written_and_none_contains_the_password(
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     written = write_reports(run, tmp_path / "reports")
-    assert {p.name for p in written} == {"matrix.json", "matrix.md", "junit-matrix.xml"}
+    assert {p.name for p in written} == {
+        "matrix.json",
+        "matrix.md",
+        "junit-matrix.xml",
+        "index.html",
+    }
     for path in [*written, summary]:
         assert SECRET not in path.read_text(encoding="utf-8"), path.name
 

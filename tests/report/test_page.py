@@ -120,3 +120,22 @@ def test_passwords_and_markup_in_the_data_stay_inert(tmp_path: Path) -> None:
     assert text.count("</script>") == 2  # the data block and the page's own script
     (section,) = read_sections(path)
     assert section.cells[0].detail.startswith("</script><script>alert(1)</script>")
+
+
+def test_an_unexpected_verdict_is_marked_with_what_was_expected(tmp_path: Path) -> None:
+    cells = (
+        GridCell("s", "w", "sqlite", "lost_write", verdict="unexpected", expected="ok"),
+        GridCell(
+            "s", "w", "postgresql", "lost_write", verdict="as_expected", expected="lost_write"
+        ),
+    )
+    text = write_index(tmp_path, Section("matrix", "m", cells)).read_text(encoding="utf-8")
+    drawn = [c for c in parse(tmp_path / "index.html").cells if c["data-outcome"]]
+
+    assert [c["class"].split() for c in drawn] == [
+        ["cell", "outcome-lost_write", "unexpected"],
+        ["cell", "outcome-lost_write"],
+    ]
+    assert text.count('<span class="mark" aria-hidden="true">!</span>') == 1
+    assert '<span class="expected">expected ok</span>' in text
+    assert "unexpected verdict (1)" in text

@@ -40,7 +40,7 @@ class Lane:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lane:
-        return cls(str(data["id"]), str(data["label"]), data.get("site"), str(data.get("unit")))
+        return cls(str(data["id"]), str(data["label"]), data.get("site"), str(data.get("unit", "")))
 
 
 @dataclass(frozen=True)

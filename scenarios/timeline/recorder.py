@@ -108,9 +108,11 @@ class RequestRecorder(SessionGuard):
     ) -> None:
         if self._token_recorders is not None:
             _recorders.reset(self._token_recorders)
-            if exc is not None and self._case is not None:
+            if exc_type is not None and self._case is not None:
                 self._case.add(
-                    HTTP_LANE, EventKind.RESPONSE, f"{self.label}: no response ({exc_type})"
+                    HTTP_LANE,
+                    EventKind.RESPONSE,
+                    f"{self.label}: no response ({exc_type.__name__})",
                 )
         super().__exit__(exc_type, exc, tb)
 

@@ -5,14 +5,17 @@ rollback, the error on the lane it struck, and the HTTP responses on a lane of t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from reference_app.adapter import TARGET
 from scenarios.databases import Database
 from scenarios.runner import CaseResult, run_case
 from scenarios.scenario import load_pack
-from scenarios.timeline import EventKind, Timeline
+from scenarios.timeline import EventKind, RequestRecorder, Timeline, recording
 from scenarios.timeline.model import HTTP_LANE
 from scenarios.timeline.recorder import describe_error, describe_statement
 from tests.guard.conftest import second_session_site
@@ -158,3 +161,35 @@ def test_error_labels_drop_detail_and_passwords() -> None:
     case = CaseRecording()
     case.add(HTTP_LANE, EventKind.ERROR, "could not connect to postgresql://app:hunter2@db/x")
     assert "hunter2" not in json.dumps(case.timeline().as_dict())
+
+
+def test_a_request_that_raises_is_drawn_without_a_response() -> None:
+    with recording() as case, pytest.raises(RuntimeError), RequestRecorder("r1"):
+        raise RuntimeError("boom")
+
+    assert texts(case.timeline(), HTTP_LANE) == ["r1: sent", "r1: no response (RuntimeError)"]
+
+
+def test_a_sync_session_is_drawn_too_and_outside_a_case_nothing_is(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'sync.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    try:
+        with recording() as case, RequestRecorder("r1") as unit:
+            with Session(engine) as session:
+                session.execute(text("INSERT INTO notes (id) VALUES (1)"))
+                session.commit()
+            unit.responded(201)
+        with RequestRecorder("outside") as plain, Session(engine) as session:
+            session.execute(text("INSERT INTO notes (id) VALUES (2)"))
+            session.commit()
+    finally:
+        engine.dispose()
+
+    timeline = case.timeline()
+    assert session_lanes(timeline) == ["A"]
+    assert texts(timeline, "A") == ["opened", "begin", "INSERT notes", "commit"]
+    assert texts(timeline, HTTP_LANE) == ["r1: sent", "r1: HTTP 201"]
+    assert unit.findings == ()
+    assert plain.findings == ()
+    assert "outside" not in json.dumps(timeline.as_dict())

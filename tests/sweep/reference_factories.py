@@ -1,0 +1,58 @@
+"""App factories for the sweep: the reference app wired each way, and nothing else. No
+checkpoint, no adapter: `FUNC(url)` returns the ASGI app, which creates its schema at startup.
+
+    python -m scenarios sweep --app-factory tests.sweep.reference_factories:commit_in_save \
+        --db sqlite --request 'POST /sessions/6f1c.../messages {"content": "hello"}'
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reference_app.api.app import create_app
+from reference_app.infrastructure.database import create_engine, create_schema
+from reference_app.infrastructure.orm import SessionModel
+
+NEW_CHAT = uuid.UUID("6f1c0d5e-0000-4000-8000-000000000001")
+EXISTING_CHAT = uuid.UUID("6f1c0d5e-0000-4000-8000-000000000002")
+SEND = f'POST /sessions/{NEW_CHAT}/messages {{"content": "hello"}}'
+SEND_TO_EXISTING = f'POST /sessions/{EXISTING_CHAT}/messages {{"content": "hello again"}}'
+
+
+def _factory(wiring: str, *, existing_chat: bool = False) -> Callable[[str], FastAPI]:
+    def build(url: str) -> FastAPI:
+        engine = create_engine(url)
+        app = create_app(engine, wiring)
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await create_schema(engine)
+            if existing_chat:
+                await _seed_chat(engine)
+            yield
+            await engine.dispose()
+
+        app.router.lifespan_context = lifespan
+        return app
+
+    build.__name__ = build.__qualname__ = wiring + ("_existing_chat" if existing_chat else "")
+    return build
+
+
+async def _seed_chat(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(insert(SessionModel), [{"id": EXISTING_CHAT}])
+
+
+two_sessions = _factory("two_sessions")
+shared_session = _factory("shared_session")
+commit_in_save = _factory("commit_in_save")
+unit_of_work = _factory("unit_of_work")
+two_sessions_existing_chat = _factory("two_sessions", existing_chat=True)
+commit_in_save_existing_chat = _factory("commit_in_save", existing_chat=True)

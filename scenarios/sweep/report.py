@@ -80,6 +80,7 @@ def to_json(result: SweepResult) -> dict[str, Any]:
         "atomic": result.atomic,
         "runs": result.runs,
         "duration_s": round(result.duration_s, 3),
+        "runs_s": round(result.runs_s, 3),
         "runs_per_second": round(result.runs_per_second, 1),
         "max_boundaries": result.max_boundaries,
         "requests": [_request(r) for r in result.requests],
@@ -133,8 +134,9 @@ def to_markdown(sweeps: list[dict[str, Any]]) -> str:
         lines += [
             f"## `{sweep['app_factory']}` on {sweep['db']}: {verdict}",
             "",
-            f"{sweep['app_kind'].upper()} app, {sweep['runs']} runs in {sweep['duration_s']} s "
-            f"({sweep['runs_per_second']} runs/s), database {sweep['database_url']}.",
+            f"{sweep['app_kind'].upper()} app, {sweep['runs']} runs in {sweep['runs_s']} s "
+            f"({sweep['runs_per_second']} runs/s; {sweep['duration_s']} s with the scratch "
+            f"database and the app's start), database {sweep['database_url']}.",
             "",
         ]
         for request in sweep["requests"]:

@@ -67,7 +67,8 @@ class SweepResult:
     max_boundaries: int
     requests: list[RequestSweep] = field(default_factory=list)
     runs: int = 0
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # the whole sweep, scratch database and app start included
+    runs_s: float = 0.0  # the runs alone: request, snapshot, restore
 
     @property
     def atomic(self) -> bool:
@@ -75,7 +76,7 @@ class SweepResult:
 
     @property
     def runs_per_second(self) -> float:
-        return self.runs / self.duration_s if self.duration_s else 0.0
+        return self.runs / self.runs_s if self.runs_s else 0.0
 
 
 def choose_boundaries(timeline: list[Event], cap: int) -> tuple[list[Event], bool]:
@@ -121,15 +122,18 @@ class _Sweeper:
         result = RequestSweep(request, answer.status, first, list(run.events))
         complete = shape(changes) if answer.succeeded else None
         chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
+        touched = {change.table for change in changes}  # what the last run left changed
         for planned in chosen:
-            await restore(self.own, before)
+            await restore(self.own, before, touched)
             answer, run = await self._run(request, planned.index)
             after = await take(self.own, tables)
-            judgement = judge_faulted_run(answer, run, diff(before, after), after, complete)
+            faulted = diff(before, after)
+            touched = {change.table for change in faulted}
+            judgement = judge_faulted_run(answer, run, faulted, after, complete)
             struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
             result.boundaries.append(BoundaryResult(planned, answer.status, judgement, struck))
         # The next request starts where this one leaves the database with no fault.
-        await restore(self.own, after_first)
+        await restore(self.own, after_first, touched | {change.table for change in changes})
         return result
 
 
@@ -154,8 +158,10 @@ async def sweep(
             )
             sweeper = _Sweeper(served, own, recorder)
             try:
+                runs_started = time.perf_counter()
                 for request in requests:
                     result.requests.append(await sweeper.sweep_one(request, max_boundaries))
+                result.runs_s = time.perf_counter() - runs_started
             finally:
                 await served.stop()
         finally:

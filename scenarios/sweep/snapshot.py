@@ -106,19 +106,37 @@ async def _sequences(connection: AsyncConnection) -> dict[str, Any]:
     return {name: value for name, value in result}
 
 
-async def restore(engine: AsyncEngine, snapshot: Snapshot) -> None:
-    """Empty every table and reload the snapshot's rows, parents first, in one transaction."""
+def with_dependents(tables: list[Table], changed: set[str]) -> list[Table]:
+    """The changed tables and every table that points at one of them, in dependency order:
+    emptying a parent empties (Postgres CASCADE) or orphans its children, so they reload too."""
+    chosen = set(changed)
+    grew = True
+    while grew:
+        grew = False
+        for table in tables:
+            if table.name not in chosen and any(
+                fk.column.table.name in chosen for fk in table.foreign_keys
+            ):
+                chosen.add(table.name)
+                grew = True
+    return [table for table in tables if table.name in chosen]
+
+
+async def restore(engine: AsyncEngine, snapshot: Snapshot, changed: set[str] | None = None) -> None:
+    """Empty the tables (those `changed` and their dependents, or all) and reload the
+    snapshot's rows, parents first, and put the sequences back, in one transaction."""
+    tables = snapshot.tables if changed is None else with_dependents(snapshot.tables, changed)
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            if snapshot.tables:
+            if tables:
                 names = ", ".join(
-                    connection.dialect.identifier_preparer.format_table(t) for t in snapshot.tables
+                    connection.dialect.identifier_preparer.format_table(t) for t in tables
                 )
                 await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(snapshot.tables):
+            for table in reversed(tables):
                 await connection.execute(table.delete())
-        for table in snapshot.tables:
+        for table in tables:
             rows = list(snapshot.rows.get(table.name, {}).values())
             if rows:
                 await connection.execute(table.insert(), rows)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from examples import sweep_factories
 from scenarios.cli import main
 from scenarios.sweep.cli import redact
-from tests.sweep import reference_factories
 from tests.sweep.small_apps import ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,11 +73,11 @@ def test_the_cap_samples_the_boundaries_and_says_so(tmp_path: Path, capsys) -> N
         [
             "sweep",
             "--app-factory",
-            "tests.sweep.reference_factories:commit_in_save",
+            "examples.sweep_factories:commit_in_save",
             "--db",
             "sqlite",
             "--request",
-            reference_factories.SEND,
+            sweep_factories.SEND,
             "--reports",
             str(tmp_path),
             "--max-boundaries",

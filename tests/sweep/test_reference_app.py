@@ -1,14 +1,14 @@
 """The sweep on the reference app, wired four ways, with none of its checkpoints: only an app
-factory (tests/sweep/reference_factories.py) and one request line."""
+factory (examples/sweep_factories.py) and one request line."""
 
 from __future__ import annotations
 
 import pytest
 
+from examples import sweep_factories as apps
 from scenarios.databases import PostgresUnavailable, postgres_required
 from scenarios.sweep import Outcome
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
-from tests.sweep import reference_factories as apps
 from tests.sweep.conftest import Sweep, commit_indexes
 
 

@@ -1,8 +1,15 @@
-"""App factories for the sweep: the reference app wired each way, and nothing else. No
-checkpoint, no adapter: `FUNC(url)` returns the ASGI app, which creates its schema at startup.
+"""App factories for the atomicity sweep: all a team writes to sweep its app. No checkpoint,
+no adapter: `FUNC(url)` takes the scratch database's URL and returns the app, which creates its
+schema (at startup here).
 
-    python -m scenarios sweep --app-factory tests.sweep.reference_factories:commit_in_save \
-        --db sqlite --request 'POST /sessions/6f1c.../messages {"content": "hello"}'
+- the reference app, wired each way (`two_sessions`, `shared_session`, `commit_in_save`,
+  `unit_of_work`; `*_existing_chat` seed one chat first);
+- the support desk (examples/support_desk), as shipped (`desk_scoped_session`) and as its
+  buggy twin (`desk_fresh_session`).
+
+    python -m scenarios sweep --app-factory examples.sweep_factories:commit_in_save \
+        --db sqlite --request 'POST /sessions/6f1c0d5e-0000-4000-8000-000000000001/messages
+        {"content": "hello"}'
 """
 
 from __future__ import annotations
@@ -13,8 +20,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from examples.support_desk.api import create_app as create_desk
+from examples.support_desk.bootstrap import bootstrap
+from examples.support_desk.database import create_schema as create_desk_schema
+from examples.support_desk.database import make_engine
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import create_engine, create_schema
 from reference_app.infrastructure.orm import SessionModel
@@ -56,3 +68,26 @@ commit_in_save = _factory("commit_in_save")
 unit_of_work = _factory("unit_of_work")
 two_sessions_existing_chat = _factory("two_sessions", existing_chat=True)
 commit_in_save_existing_chat = _factory("commit_in_save", existing_chat=True)
+
+
+# --- the support desk: sync SQLAlchemy behind FastAPI's threadpool -------------------------
+
+ASK = 'POST /threads/7/posts {"content": "my printer is on fire"}'
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+
+
+def desk_scoped_session(url: str) -> FastAPI:
+    """The desk as shipped: every repository on the request's session."""
+    return _desk(url, "scoped_session")
+
+
+def desk_fresh_session(url: str) -> FastAPI:
+    """The buggy twin: the thread repository asks for a session of its own."""
+    return _desk(url, "fresh_session")
+
+
+def _desk(url: str, wiring: str) -> FastAPI:
+    parsed = make_url(url)  # the sweep hands out async URLs; the desk is synchronous
+    engine = make_engine(parsed.set(drivername=SYNC_DRIVERS[parsed.get_backend_name()]))
+    create_desk_schema(engine)
+    return create_desk(bootstrap(engine, wiring))

@@ -65,9 +65,9 @@ def _summary(request: RequestSweep) -> str:
     name = request.request.describe()
     if request.atomic:
         return f"atomic     {name}: {len(request.boundaries)} boundaries, all ok"
-    parts = (
-        [f"first run {request.first.outcome}"] if request.first.outcome is not Outcome.OK else []
-    )
+    parts = []
+    if request.first.outcome is not Outcome.OK:
+        parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:160]})")
     for outcome in Outcome:
         where = [
             f"{b.event.index}{b.event.kind[0].upper()}"

@@ -76,6 +76,8 @@ def _summary(request: RequestSweep) -> str:
         ]
         if where:
             parts.append(f"{outcome} at {', '.join(where)}")
+    if request.stopped:
+        parts.append(request.stopped)
     return f"NOT atomic {name}: " + "; ".join(parts)
 
 

@@ -66,6 +66,7 @@ def _request(sweep: RequestSweep) -> dict[str, Any]:
         "boundaries_total": len(sweep.timeline),
         "boundaries_run": len(sweep.boundaries),
         "sampled": sweep.sampled,
+        "stopped": sweep.stopped,
         "boundaries": [_boundary(b) for b in sweep.boundaries],
         "summary": {str(o): n for o in Outcome if (n := sum(x is o for x in sweep.outcomes))},
     }
@@ -156,6 +157,8 @@ def _request_markdown(request: dict[str, Any]) -> list[str]:
         f"{request['boundaries_run']} of {request['boundaries_total']} boundaries run.",
         "",
     ]
+    if request.get("stopped"):
+        lines += [f"**Stopped**: {request['stopped']}.", ""]
     if request["sampled"]:
         lines += [
             f"**Sampled**: {request['boundaries_total']} boundaries exceed the cap; every commit "

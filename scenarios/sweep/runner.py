@@ -12,11 +12,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from scenarios.databases import open_scratch_database
-from scenarios.sweep.app import Answer, AppFactory, ServedApp, SweepRequest, build_app
+from scenarios.sweep.app import (
+    Answer,
+    AppFactory,
+    ServedApp,
+    SweepRequest,
+    UsageError,
+    build_app,
+)
 from scenarios.sweep.recorder import Event, Recorder, Run, install
 from scenarios.sweep.snapshot import diff, open_own_engine, reflect, restore, shape, take
 from scenarios.sweep.verdicts import Judgement, Outcome, judge_faulted_run, judge_first_run
@@ -40,6 +48,7 @@ class RequestSweep:
     timeline: list[Event]
     boundaries: list[BoundaryResult] = field(default_factory=list)
     sampled: bool = False
+    stopped: str | None = None  # why the sweep could not go on (the database stayed locked)
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -47,7 +56,7 @@ class RequestSweep:
 
     @property
     def atomic(self) -> bool:
-        return all(outcome is Outcome.OK for outcome in self.outcomes)
+        return self.stopped is None and all(o is Outcome.OK for o in self.outcomes)
 
     @property
     def statements(self) -> int:
@@ -102,6 +111,7 @@ class _Sweeper:
         self.own = own
         self.recorder = recorder
         self.runs = 0
+        self.stuck = False
 
     async def _run(self, request: SweepRequest, fault_at: int | None) -> tuple[Answer, Run]:
         run = self.recorder.arm(fault_at)
@@ -124,9 +134,19 @@ class _Sweeper:
         chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
         touched = {change.table for change in changes}  # what the last run left changed
         for planned in chosen:
-            await restore(self.own, before, touched)
+            try:
+                await restore(self.own, before, touched)
+            except SQLAlchemyError as error:
+                result.stopped = _stuck(error, planned)
+                self.stuck = True
+                return result
             answer, run = await self._run(request, planned.index)
-            after = await take(self.own, tables)
+            try:
+                after = await take(self.own, tables)
+            except SQLAlchemyError as error:
+                result.stopped = _stuck(error, planned)
+                self.stuck = True
+                return result
             faulted = diff(before, after)
             touched = {change.table for change in faulted}
             judgement = judge_faulted_run(answer, run, faulted, after, complete)
@@ -152,7 +172,15 @@ async def sweep(
         own = open_own_engine(database.url)
         recorder.exclude(own.sync_engine)
         try:
-            served = await build_app(factory, database.url)
+            try:
+                served = await build_app(factory, database.url)
+            except UsageError:
+                raise
+            except Exception as error:  # the factory's own failure, said in one line
+                name = label or _name_of(factory)
+                raise UsageError(
+                    f"the app factory {name} raised {type(error).__name__}: {error}"
+                ) from error
             result = SweepResult(
                 label or _name_of(factory), db, database.display_url, served.kind, max_boundaries
             )
@@ -161,6 +189,8 @@ async def sweep(
                 runs_started = time.perf_counter()
                 for request in requests:
                     result.requests.append(await sweeper.sweep_one(request, max_boundaries))
+                    if sweeper.stuck:
+                        break
                 result.runs_s = time.perf_counter() - runs_started
             finally:
                 await served.stop()
@@ -170,6 +200,15 @@ async def sweep(
     result.runs = sweeper.runs
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _stuck(error: SQLAlchemyError, planned: Event) -> str:
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (
+        f"stopped at boundary {planned.index}{planned.kind[0].upper()}: the sweep's own "
+        f"connection could not read or restore the database ({first_line}); a connection of "
+        "the app still holds a lock after the request ended"
+    )
 
 
 async def _dispose_app_engines(recorder: Recorder) -> None:

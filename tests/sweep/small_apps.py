@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, String, create_engine, event
+from sqlalchemy import ForeignKey, String, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -177,3 +177,32 @@ def wsgi_line_repository_commits(url: str) -> WSGIApp:
 
 
 ORDER = 'POST /orders {"customer": "ada", "skus": ["tea", "milk"]}'
+
+
+_leaked: list[Session] = []
+
+
+def lock_leaking_orders(url: str) -> WSGIApp:
+    """Answers, then leaves a write transaction open on a session it never closes: the next
+    request (or the sweep's restore) waits for its lock."""
+    engine = create_engine(_sync_url(url))
+    Base.metadata.create_all(engine)
+    clean = _wsgi_orders(url, line_commits=False)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answer = clean(environ, start_response)
+        leak = Session(engine)
+        leak.execute(update(Order).values(customer=Order.customer))
+        _leaked.append(leak)
+        return answer
+
+    return app
+
+
+def close_leaked() -> None:
+    while _leaked:
+        _leaked.pop().close()
+
+
+def broken_factory(url: str) -> WSGIApp:
+    raise RuntimeError("no settings file")

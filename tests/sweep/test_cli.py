@@ -208,3 +208,23 @@ def test_the_module_is_imported_from_the_current_folder_as_uvicorn_does(tmp_path
 def test_a_password_in_a_printed_line_is_masked() -> None:
     line = "cannot reach postgresql+asyncpg://me:s3cret@db:5432/postgres"
     assert redact(line) == "cannot reach postgresql+asyncpg://me:***@db:5432/postgres"
+
+
+def test_a_factory_that_raises_exits_2_with_one_line(capsys) -> None:
+    status = main(
+        [
+            "sweep",
+            "--app-factory",
+            "tests.sweep.small_apps:broken_factory",
+            "--db",
+            "sqlite",
+            "--request",
+            ORDER,
+        ]
+    )
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "error: the app factory tests.sweep.small_apps:broken_factory raised "
+        "RuntimeError: no settings file"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scenarios.sweep import Outcome
+from scenarios.sweep.pytest_plugin import run_sweep_blocking
 from tests.sweep import small_apps as apps
 from tests.sweep.conftest import Sweep, commit_indexes, outcomes_by_boundary
 
@@ -74,3 +75,16 @@ def test_each_request_starts_where_the_one_before_left_the_data(run_sweep: Sweep
     last = result.requests[1].boundaries[-1].judgement.changes
     assert {(c.table, c.key) for c in last} == {("orders", (2,)), ("order_lines", (3,))}
     assert result.atomic
+
+
+def test_a_lock_the_app_leaves_behind_stops_the_sweep_with_the_reason() -> None:
+    try:
+        result = run_sweep_blocking(apps.lock_leaking_orders, apps.ORDER, db="sqlite")
+    finally:
+        apps.close_leaked()
+    (request,) = result.requests
+    assert request.first_status == 201
+    assert request.stopped is not None
+    assert "stopped at boundary 1S" in request.stopped
+    assert "database is locked" in request.stopped
+    assert not result.atomic

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from scenarios.databases import open_scratch_database
@@ -26,7 +26,16 @@ from scenarios.sweep.app import (
     build_app,
 )
 from scenarios.sweep.recorder import Event, Recorder, Run, install
-from scenarios.sweep.snapshot import diff, open_own_engine, reflect, restore, shape, take
+from scenarios.sweep.snapshot import (
+    Change,
+    Snapshot,
+    diff,
+    open_own_engine,
+    reflect,
+    restore,
+    shape,
+    take,
+)
 from scenarios.sweep.verdicts import Judgement, Outcome, judge_faulted_run, judge_first_run
 
 DEFAULT_MAX_BOUNDARIES = 200
@@ -123,38 +132,66 @@ class _Sweeper:
         return answer, run
 
     async def sweep_one(self, request: SweepRequest, max_boundaries: int) -> RequestSweep:
-        tables = await reflect(self.own)
-        before = await take(self.own, tables)
+        """One fresh connection of the sweep's own after each run: it reads the result, then
+        restores the starting data for the next run (or, after the last, the data the request
+        leaves with no fault, where the next request starts)."""
+        async with self.own.connect() as connection:
+            tables = await reflect(connection)
+            before = await take(connection, tables)
         answer, run = await self._run(request, None)
-        after_first = await take(self.own, tables)
-        changes = diff(before, after_first)
-        first = judge_first_run(answer, run, changes, after_first)
-        result = RequestSweep(request, answer.status, first, list(run.events))
-        complete = shape(changes) if answer.succeeded else None
-        chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
-        touched = {change.table for change in changes}  # what the last run left changed
-        for planned in chosen:
-            try:
-                await restore(self.own, before, touched)
-            except SQLAlchemyError as error:
-                result.stopped = _stuck(error, planned)
-                self.stuck = True
-                return result
+        async with self.own.connect() as connection:
+            after_first = await take(connection, tables)
+            changes = diff(before, after_first)
+            first = judge_first_run(answer, run, changes, after_first)
+            result = RequestSweep(request, answer.status, first, list(run.events))
+            complete = shape(changes) if answer.succeeded else None
+            chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
+            if chosen:
+                await self._restore(connection, before, changes, result, chosen[0])
+        for number, planned in enumerate(chosen):
+            if result.stopped:
+                break
             answer, run = await self._run(request, planned.index)
-            try:
-                after = await take(self.own, tables)
-            except SQLAlchemyError as error:
-                result.stopped = _stuck(error, planned)
-                self.stuck = True
-                return result
-            faulted = diff(before, after)
-            touched = {change.table for change in faulted}
-            judgement = judge_faulted_run(answer, run, faulted, after, complete)
-            struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
-            result.boundaries.append(BoundaryResult(planned, answer.status, judgement, struck))
-        # The next request starts where this one leaves the database with no fault.
-        await restore(self.own, after_first, touched | {change.table for change in changes})
+            async with self.own.connect() as connection:
+                try:
+                    after = await take(connection, tables)
+                except SQLAlchemyError as error:
+                    self._stop(result, error, planned)
+                    break
+                faulted = diff(before, after)
+                judgement = judge_faulted_run(answer, run, faulted, after, complete)
+                struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
+                if struck is not None and judgement.outcome is Outcome.OK:
+                    judgement = Judgement(
+                        Outcome.NOT_REACHED,
+                        f"the fault met {struck!r} where the first run had {planned.sql!r}: "
+                        "the request does not repeat its statements, so this boundary is untested",
+                        judgement.changes,
+                    )
+                result.boundaries.append(BoundaryResult(planned, answer.status, judgement, struck))
+                if number + 1 < len(chosen):
+                    await self._restore(connection, before, faulted, result, chosen[number + 1])
+                else:  # the next request starts where this one leaves the data with no fault
+                    both = faulted + changes
+                    await self._restore(connection, after_first, both, result, planned)
         return result
+
+    async def _restore(
+        self,
+        connection: AsyncConnection,
+        snapshot: Snapshot,
+        changes: list[Change],
+        result: RequestSweep,
+        planned: Event,
+    ) -> None:
+        try:
+            await restore(connection, snapshot, {change.table for change in changes})
+        except SQLAlchemyError as error:
+            self._stop(result, error, planned)
+
+    def _stop(self, result: RequestSweep, error: SQLAlchemyError, planned: Event) -> None:
+        result.stopped = _stuck(error, planned)
+        self.stuck = True
 
 
 async def sweep(

@@ -64,16 +64,17 @@ def _row_key(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(normalise(row[column.name]) for column in columns)
 
 
-async def reflect(engine: AsyncEngine) -> list[Table]:
+async def reflect(connection: AsyncConnection) -> list[Table]:
     metadata = MetaData()
-    async with engine.connect() as connection:
-        await connection.run_sync(metadata.reflect)
+    await connection.run_sync(metadata.reflect)
+    await connection.rollback()
     return list(metadata.sorted_tables)
 
 
-async def take(engine: AsyncEngine, tables: list[Table]) -> Snapshot:
+async def take(connection: AsyncConnection, tables: list[Table]) -> Snapshot:
+    """Every row of `tables` and the sequences, in one read transaction, then closed."""
     snapshot = Snapshot(tables)
-    async with engine.connect() as connection:
+    try:
         for table in tables:
             result = await connection.execute(select(table))
             rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -85,6 +86,8 @@ async def take(engine: AsyncEngine, tables: list[Table]) -> Snapshot:
                 rows[key] = values
             snapshot.rows[table.name] = rows
         snapshot.sequences = await _sequences(connection)
+    finally:
+        await connection.rollback()
     return snapshot
 
 
@@ -122,11 +125,13 @@ def with_dependents(tables: list[Table], changed: set[str]) -> list[Table]:
     return [table for table in tables if table.name in chosen]
 
 
-async def restore(engine: AsyncEngine, snapshot: Snapshot, changed: set[str] | None = None) -> None:
+async def restore(
+    connection: AsyncConnection, snapshot: Snapshot, changed: set[str] | None = None
+) -> None:
     """Empty the tables (those `changed` and their dependents, or all) and reload the
     snapshot's rows, parents first, and put the sequences back, in one transaction."""
     tables = snapshot.tables if changed is None else with_dependents(snapshot.tables, changed)
-    async with engine.begin() as connection:
+    async with connection.begin():
         if connection.dialect.name == "postgresql":
             if tables:
                 names = ", ".join(

@@ -23,7 +23,7 @@ class Outcome(StrEnum):
     PARTIAL_COMMIT = "partial_commit"  # failed, yet some but not all of its writes stayed
     LOST_WRITE = "lost_write"  # answered 2xx, yet rows it wrote are not in the database
     ERROR = "error"  # failed with no fault injected, or gave no answer at all
-    NOT_REACHED = "not_reached"  # the run ended before the boundary: nothing was tested
+    NOT_REACHED = "not_reached"  # the rerun never met the boundary the first run had there
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, String, create_engine, event, update
+from sqlalchemy import ForeignKey, String, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -94,7 +94,9 @@ def place_order(session: Session, body: OrderIn, *, line_commits: bool) -> int:
     return order.id
 
 
-def _asgi_orders(url: str, *, line_commits: bool = False, swallow: bool = False) -> FastAPI:
+def _asgi_orders(
+    url: str, *, line_commits: bool = False, swallow: bool = False, waver: bool = False
+) -> FastAPI:
     engine = create_async_engine(url)
     if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _foreign_keys_on)
@@ -108,11 +110,15 @@ def _asgi_orders(url: str, *, line_commits: bool = False, swallow: bool = False)
         await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)
+    calls = [0]
 
     @app.post("/orders", status_code=201)
     async def create_order(body: OrderIn) -> JSONResponse:
         session: AsyncSession
         async with sessions() as session:
+            calls[0] += 1
+            if waver and calls[0] % 2:
+                await session.execute(text("SELECT 1"))
             try:
                 order_id = await session.run_sync(place_order, body, line_commits=line_commits)
             except SQLAlchemyError:
@@ -206,3 +212,9 @@ def close_leaked() -> None:
 
 def broken_factory(url: str) -> WSGIApp:
     raise RuntimeError("no settings file")
+
+
+def wavering_orders(url: str) -> FastAPI:
+    """Every other call reads once more before it writes: the same request does not issue the
+    same statements twice in a row, so the sweep cannot vouch for its boundaries."""
+    return _asgi_orders(url, waver=True)

@@ -88,3 +88,16 @@ def test_a_lock_the_app_leaves_behind_stops_the_sweep_with_the_reason() -> None:
     assert "stopped at boundary 1S" in request.stopped
     assert "database is locked" in request.stopped
     assert not result.atomic
+
+
+def test_a_request_that_does_not_repeat_its_statements_is_not_vouched_for(
+    run_sweep: Sweep,
+) -> None:
+    result = run_sweep(apps.wavering_orders, apps.ORDER)
+    (request,) = result.requests
+    assert request.timeline[0].sql == "SELECT 1"  # the first run read once more
+    first_boundary = request.boundaries[0]  # rerun without the extra read
+    assert first_boundary.judgement.outcome is Outcome.NOT_REACHED
+    assert first_boundary.struck_sql is not None
+    assert first_boundary.struck_sql.startswith("INSERT INTO orders")
+    assert not result.atomic

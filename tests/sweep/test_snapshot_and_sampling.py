@@ -30,13 +30,15 @@ async def test_restore_brings_back_rows_and_the_next_generated_id(database: Data
             await connection.run_sync(metadata.create_all)
             await connection.execute(insert(parents), [{"name": "a"}, {"name": "b"}])
             await connection.execute(insert(children), [{"parent_id": 1}])
-        tables = [t for t in await reflect(engine) if t.name.startswith("sweep_")]
-        before = await take(engine, tables)
+        async with engine.connect() as connection:
+            tables = [t for t in await reflect(connection) if t.name.startswith("sweep_")]
+            before = await take(connection, tables)
         async with engine.begin() as connection:
             await connection.execute(text("DELETE FROM sweep_children"))
             await connection.execute(text("UPDATE sweep_parents SET name = 'z' WHERE id = 2"))
             await connection.execute(insert(parents), [{"name": "c"}])
-        changed = await take(engine, tables)
+        async with engine.connect() as connection:
+            changed = await take(connection, tables)
         changes = diff(before, changed)
         assert sorted(c.describe() for c in changes) == [
             "sweep_children(1) deleted",
@@ -45,8 +47,9 @@ async def test_restore_brings_back_rows_and_the_next_generated_id(database: Data
         ]
         assert shape(changes)[("sweep_parents", "inserted")] == 1
 
-        await restore(engine, before)
-        assert diff(before, await take(engine, tables)) == []
+        async with engine.connect() as connection:
+            await restore(connection, before)
+            assert diff(before, await take(connection, tables)) == []
         async with engine.begin() as connection:
             new_id = (
                 await connection.execute(insert(parents).values(name="d"))

@@ -1,6 +1,6 @@
 """`python -m scenarios sweep`: a fault before every statement of each request, one command.
 
-    python -m scenarios sweep --app-factory MODULE:FUNC --db sqlite|postgresql \
+    python -m scenarios sweep --app-factory MODULE:FUNC --db sqlite|postgresql
         --request 'METHOD PATH [JSON BODY]' [--request ...] [--reports DIR]
 
 Exit status: 0 when every request is atomic at every boundary, 1 when any is not, 2 on a usage
@@ -45,7 +45,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="'METHOD PATH [JSON BODY]'",
         help="a request to sweep (repeatable; each starts where the one before left the data)",
     )
-    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    parser.add_argument(
+        "--reports", type=Path, default=Path("reports"), help="report folder (default: reports)"
+    )
     parser.add_argument(
         "--max-boundaries",
         type=int,
@@ -106,7 +108,11 @@ def run_sweep(args: argparse.Namespace) -> int:
         return _usage(str(error))
     except PostgresUnavailable as error:
         return _usage(str(error))
-    for path in write_reports(result, args.reports):
+    try:
+        written = write_reports(result, args.reports)
+    except OSError as error:
+        return _usage(f"--reports {str(args.reports)!r}: cannot write the reports ({error})")
+    for path in written:
         print(f"wrote {path}")
     for request in result.requests:
         print(redact(_summary(request)))

@@ -228,3 +228,26 @@ def test_a_factory_that_raises_exits_2_with_one_line(capsys) -> None:
         "error: the app factory tests.sweep.small_apps:broken_factory raised "
         "RuntimeError: no settings file"
     )
+
+
+def test_a_reports_folder_that_cannot_be_written_exits_2_with_one_line(
+    tmp_path: Path, capsys
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    status = main(
+        [
+            "sweep",
+            "--app-factory",
+            "tests.sweep.small_apps:clean_orders",
+            "--db",
+            "sqlite",
+            "--request",
+            ORDER,
+            "--reports",
+            str(blocker),
+        ]
+    )
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: --reports '{blocker}': cannot write the reports")

@@ -15,12 +15,13 @@ from scenarios.sweep.verdicts import Outcome
 FORMAT_VERSION = 1
 JSON_NAME = "sweep.json"
 MD_NAME = "sweep.md"
+# A colour for the eye and a letter for whoever cannot tell colours apart (or reads plain text).
 MARK = {
-    Outcome.OK: "ok",
-    Outcome.PARTIAL_COMMIT: "**P**",
-    Outcome.LOST_WRITE: "**L**",
-    Outcome.ERROR: "**E**",
-    Outcome.NOT_REACHED: "?",
+    Outcome.OK: "🟩 ok",
+    Outcome.PARTIAL_COMMIT: "🟥 **P**",
+    Outcome.LOST_WRITE: "🟥 **L**",
+    Outcome.ERROR: "🟧 **E**",
+    Outcome.NOT_REACHED: "⬜ ?",
 }
 KIND_LETTER = {"statement": "S", "commit": "C", "response": "R"}
 
@@ -125,9 +126,11 @@ def to_markdown(sweeps: list[dict[str, Any]]) -> str:
         "",
         "A fault before each statement (S), at each commit (C) and at the start of the 2xx "
         "response (R) of each request, one run each, from the same starting data. "
-        "`ok`: nothing stayed, or all of the request's writes (fault after its last commit); "
-        "**P** `partial_commit`; **L** `lost_write` (2xx, rows missing); **E** `error` "
-        "(failed with no fault); `?` the boundary was not reached.",
+        f"{MARK[Outcome.OK]}: nothing stayed, or all of the request's writes (fault after its "
+        f"last commit); {MARK[Outcome.PARTIAL_COMMIT]} `partial_commit`; "
+        f"{MARK[Outcome.LOST_WRITE]} `lost_write` (2xx, rows missing); "
+        f"{MARK[Outcome.ERROR]} `error` (failed with no fault); "
+        f"{MARK[Outcome.NOT_REACHED]} `not_reached` (the rerun never met that boundary).",
         "",
     ]
     for sweep in sweeps:

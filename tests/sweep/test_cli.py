@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from examples import sweep_factories
 from scenarios.cli import main
+from scenarios.databases import postgres_required, postgres_server_url
 from scenarios.sweep.cli import redact
 from tests.sweep.small_apps import ORDER
 
@@ -63,7 +65,7 @@ def test_a_partial_commit_exits_1_and_joins_the_earlier_sweeps_in_the_reports(
         "line_repository_commits",
     ]
     markdown = (tmp_path / "sweep.md").read_text()
-    assert "| ok | ok | ok | **P** | **P** | ok |" in markdown
+    assert "| 🟩 ok | 🟩 ok | 🟩 ok | 🟥 **P** | 🟥 **P** | 🟩 ok |" in markdown
     assert "NOT atomic" in markdown
     assert "atomic at every boundary" in markdown
 
@@ -251,3 +253,60 @@ def test_a_reports_folder_that_cannot_be_written_exits_2_with_one_line(
     assert status == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: --reports '{blocker}': cannot write the reports")
+
+
+def test_an_unreachable_postgres_is_one_line_with_the_password_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("HARNESS_PG_URL", "postgresql+asyncpg://me:s3cret@127.0.0.1:1/postgres")
+    status = main(
+        [
+            "sweep",
+            "--app-factory",
+            "tests.sweep.small_apps:clean_orders",
+            "--db",
+            "postgresql",
+            "--request",
+            ORDER,
+        ]
+    )
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: cannot reach PostgreSQL at postgresql+asyncpg://me:***@")
+    assert "s3cret" not in line
+
+
+@pytest.mark.postgres
+def test_the_password_of_the_server_never_reaches_output_or_reports(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    server = make_url(postgres_server_url())
+    if server.password:
+        pytest.skip("the server's URL has a password of its own; this test sets one")
+    # The local server trusts the connection, so any password connects: it must not show.
+    monkeypatch.setenv(
+        "HARNESS_PG_URL", server.set(password="s3cret").render_as_string(hide_password=False)
+    )
+    status = main(
+        [
+            "sweep",
+            "--app-factory",
+            "tests.sweep.small_apps:clean_orders",
+            "--db",
+            "postgresql",
+            "--request",
+            ORDER,
+            "--reports",
+            str(tmp_path),
+        ]
+    )
+    captured = capsys.readouterr()
+    if status == 2 and "cannot reach PostgreSQL" in captured.err:
+        if postgres_required():
+            pytest.fail(captured.err)
+        pytest.skip(captured.err)
+    assert status == 0, captured
+    written = [(tmp_path / name).read_text() for name in ("sweep.json", "sweep.md")]
+    for text in [captured.out, captured.err, *written]:
+        assert "s3cret" not in text
+    assert ":***@" in written[0]

@@ -218,3 +218,31 @@ def wavering_orders(url: str) -> FastAPI:
     """Every other call reads once more before it writes: the same request does not issue the
     same statements twice in a row, so the sweep cannot vouch for its boundaries."""
     return _asgi_orders(url, waver=True)
+
+
+def commit_after_response(url: str) -> Callable[..., Any]:
+    """A plain ASGI app that answers 201 and only then commits (the `commit_in_dependency`
+    shape of DESIGN.md): a commit that fails loses a write the client was told is stored."""
+    engine = create_async_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    async with engine.begin() as connection:
+                        await connection.run_sync(Base.metadata.create_all)
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await engine.dispose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        async with sessions() as session:
+            session.add(Order(customer="ada"))
+            await session.flush()
+            await send({"type": "http.response.start", "status": 201, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+            await session.commit()
+
+    return app

@@ -101,3 +101,16 @@ def test_a_request_that_does_not_repeat_its_statements_is_not_vouched_for(
     assert first_boundary.struck_sql is not None
     assert first_boundary.struck_sql.startswith("INSERT INTO orders")
     assert not result.atomic
+
+
+def test_a_commit_after_the_response_that_fails_is_a_lost_write(run_sweep: Sweep) -> None:
+    result = run_sweep(apps.commit_after_response, 'POST /orders {"customer": "ada"}')
+    (request,) = result.requests
+    assert [e.kind for e in request.timeline] == ["statement", "response", "commit"]
+    assert outcomes_by_boundary(request) == {
+        "1S": Outcome.OK,
+        "2R": Outcome.OK,  # no 201 left the app, and nothing was committed
+        "3C": Outcome.LOST_WRITE,  # the client had its 201 when the commit failed
+    }
+    assert request.boundaries[2].status == 201
+    assert "orders(1) inserted" in request.boundaries[2].judgement.detail

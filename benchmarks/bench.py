@@ -4,7 +4,8 @@
   p50/p95/p99 and throughput, with what each run acknowledged and lost;
 - one request at a time through each wiring against the same SQL through the raw driver
   (asyncpg, aiosqlite) with no ORM: the ratio is the cost of ORM + FastAPI + wiring;
-- the session guard's overhead and the Hypothesis examples a second (their own modules);
+- the session guard's overhead, the Hypothesis examples and the atomicity sweep's runs a
+  second (their own modules);
 - the wall time of the default matrix (`python -m scenarios run --quiet`), as a subprocess.
 
 Every figure is a median over `--repeats` runs; the machine may be shared, so read them as
@@ -67,6 +68,7 @@ NO_HTTP = " (no HTTP)"
 NEIGHBOURS = {
     "guard_overhead": ("benchmarks.guard_overhead", "measure_guard_overhead"),
     "stateful_speed": ("benchmarks.stateful_speed", "measure_stateful_speed"),
+    "sweep_speed": ("benchmarks.sweep_speed", "measure_sweep_speed"),
 }
 
 
@@ -364,6 +366,38 @@ def _stateful_speed(options: Options) -> dict[str, Any]:
     return {"source": ".".join(NEIGHBOURS["stateful_speed"]), "result": result}
 
 
+def _sweep_speed(options: Options) -> dict[str, Any]:
+    """`measure_sweep_speed(databases, output)`: the atomicity sweep's runs a second."""
+    found = _neighbour("sweep_speed")
+    if found is None:
+        return _unavailable("sweep_speed")
+    _module, measure = found
+    try:
+        result = measure(databases=options.databases, output=options.reports / "bench-sweep.json")
+    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"source": ".".join(NEIGHBOURS["sweep_speed"]), "result": result}
+
+
+def _sweep_markdown(part: dict[str, Any]) -> list[str]:
+    if "result" not in part:
+        return ["## Atomicity sweep", "", str(part.get("error") or part.get("unavailable")), ""]
+    rows = [
+        [c["db"], "skipped: " + c["skipped"], "", ""]
+        if "skipped" in c
+        else [c["db"], c["median_runs_per_s"], c["runs_per_sweep"], c["median_whole_s"]]
+        for c in part["result"]["cells"]
+    ]
+    return [
+        "## Atomicity sweep",
+        "",
+        f"From `{part['source']}()`: {part['result']['what']}.",
+        "",
+        *_table(["db", "runs/s", "runs a sweep", "whole sweep s"], rows),
+        "",
+    ]
+
+
 # --- the whole run ---------------------------------------------------------------------------
 
 
@@ -419,6 +453,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "stateful_speed" not in options.skip:
         print("stateful_speed: " + ".".join(NEIGHBOURS["stateful_speed"]), flush=True)
         report["stateful_speed"] = _stateful_speed(options)
+    if "sweep_speed" not in options.skip:
+        print("sweep_speed: " + ".".join(NEIGHBOURS["sweep_speed"]), flush=True)
+        report["sweep_speed"] = _sweep_speed(options)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -570,6 +607,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _guard_markdown(report["guard_overhead"])
     if "stateful_speed" in report:
         lines += _stateful_markdown(report["stateful_speed"])
+    if "sweep_speed" in report:
+        lines += _sweep_markdown(report["sweep_speed"])
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -596,7 +635,7 @@ def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     return as_json, as_markdown
 
 
-PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "matrix")
+PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "sweep_speed", "matrix")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

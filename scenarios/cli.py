@@ -1,4 +1,5 @@
 """`python -m scenarios run`: run the pack against a target and write the reports.
+`python -m scenarios sweep`: the atomicity sweep (scenarios/sweep/cli.py).
 
 Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
 ran), 2 on bad usage or an unreachable Postgres under CI.
@@ -21,6 +22,8 @@ from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
 from scenarios.stateful import SCENARIO_NAME as STATEFUL
 from scenarios.stateful import StatefulSearch
+from scenarios.sweep.cli import add_parser as add_sweep_parser
+from scenarios.sweep.cli import run_sweep
 from scenarios.targets import TargetNotFound, configured_target, load_target
 
 # Small on purpose: the buggy wirings fail at once, and the default matrix must stay quick.
@@ -61,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hypothesis request histories per cell for the `stateful` case "
         f"(default {STATEFUL_EXAMPLES}; 0 leaves the case out)",
     )
+    add_sweep_parser(commands)
     return parser
 
 
@@ -82,6 +86,8 @@ def _progress(quiet: bool) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        return run_sweep(args)
     spec = args.target or configured_target()
     if not spec:
         parser.error("no target: pass --target module:attribute or set [tool.scenarios] target")

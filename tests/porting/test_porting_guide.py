@@ -32,10 +32,11 @@ import pytest
 from examples.support_desk.adapter import TARGET
 from scenarios import plugin
 from scenarios.cli import build_parser
-from scenarios.databases import Database
+from scenarios.databases import KINDS, Database
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios
 from scenarios.scenario import load_scenario
+from scenarios.sweep.app import SweepRequest, load_factory
 from scenarios.targets import configured_target, load_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -178,6 +179,11 @@ def check_command(words: list[str]) -> None:
         case ["python", "-m", "scenarios.lint", *paths]:
             assert paths
             assert all((REPO_ROOT / path).exists() for path in paths), paths
+        case ["python", "-m", "scenarios", "sweep", *arguments]:
+            parsed = build_parser().parse_args(["sweep", *arguments])
+            assert parsed.db in KINDS, parsed.db
+            load_factory(parsed.app_factory)
+            assert [SweepRequest.parse(line) for line in parsed.request]
         case ["python", "-m", "scenarios", *arguments]:
             parsed = build_parser().parse_args(arguments)
             load_target(parsed.target)

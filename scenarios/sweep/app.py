@@ -1,0 +1,261 @@
+"""The app under the sweep: loaded from `MODULE:FUNC` as uvicorn loads one, started (ASGI
+lifespan), and called in-process, ASGI through httpx or WSGI in a worker thread, with a fault
+at the start of a 2xx response when asked (the client then gets no 2xx)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from scenarios.sweep.recorder import RECORDER, SweepFault
+
+AppFactory = Callable[[str], Any]
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+REQUEST_TIMEOUT_S = 30.0  # a request that hangs is reported, never waited for forever
+LIFESPAN_TIMEOUT_S = 30.0
+BASE_URL = "http://sweep.invalid"
+
+
+class UsageError(ValueError):
+    """Bad input to the sweep: the message is the one line the CLI prints."""
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    method: str
+    path: str
+    body: Any = None  # parsed JSON, or None
+
+    @classmethod
+    def parse(cls, line: str) -> SweepRequest:
+        """'METHOD PATH [JSON BODY]', as the CLI's --request takes it."""
+        parts = line.strip().split(None, 2)
+        if len(parts) < 2:
+            raise UsageError(f"--request {line!r}: expected 'METHOD PATH [JSON BODY]'")
+        method, path = parts[0].upper(), parts[1]
+        if method not in METHODS:
+            raise UsageError(f"--request {line!r}: unknown method {parts[0]!r}; use {METHODS}")
+        if not path.startswith("/"):
+            raise UsageError(f"--request {line!r}: the path must start with '/'")
+        body = None
+        if len(parts) == 3:
+            try:
+                body = json.loads(parts[2])
+            except json.JSONDecodeError as error:
+                raise UsageError(f"--request {line!r}: the body is not JSON ({error})") from None
+        return cls(method, path, body)
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path}" + (
+            "" if self.body is None else f" {json.dumps(self.body)}"
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None  # None: no answer within the bound
+    body: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def load_factory(spec: str) -> AppFactory:
+    """`MODULE:FUNC`, with the current folder importable first, as uvicorn does."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"--app-factory {spec!r}: expected MODULE:FUNC")
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(
+            f"--app-factory {spec!r}: cannot import {module_name!r} ({error})"
+        ) from None
+    factory: Any = module
+    for part in attribute.split("."):
+        factory = getattr(factory, part, None)
+        if factory is None:
+            raise UsageError(f"--app-factory {spec!r}: {module_name!r} has no {attribute!r}")
+    if not callable(factory):
+        raise UsageError(f"--app-factory {spec!r}: {attribute!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
+def is_asgi(app: Any) -> bool:
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else type(app).__call__
+    return inspect.iscoroutinefunction(call)
+
+
+class ServedApp:
+    """One app for a whole sweep (as a server keeps one): started once, stopped at the end."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.kind: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
+        self._lifespan: _Lifespan | None = None
+        self.fault_response = False
+
+    async def start(self) -> None:
+        if self.kind == "asgi":
+            self._lifespan = _Lifespan(self.app)
+            await self._lifespan.startup()
+
+    async def stop(self) -> None:
+        if self._lifespan is not None:
+            await self._lifespan.shutdown()
+
+    async def call(self, request: SweepRequest) -> Answer:
+        """Send one request; a hang past the bound is an answer with no status."""
+        try:
+            if self.kind == "asgi":
+                return await asyncio.wait_for(self._call_asgi(request), REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._call_wsgi, request), REQUEST_TIMEOUT_S
+            )
+        except TimeoutError:
+            return Answer(None, f"no answer within {REQUEST_TIMEOUT_S:.0f} s")
+
+    async def _call_asgi(self, request: SweepRequest) -> Answer:
+        transport = httpx.ASGITransport(app=self._asgi_with_fault, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            response = await client.request(request.method, request.path, json=request.body)
+            return Answer(response.status_code, response.text)
+
+    async def _asgi_with_fault(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        async def faulting_send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                _response_boundary(int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, faulting_send)
+
+    def _call_wsgi(self, request: SweepRequest) -> Answer:
+        payload = b"" if request.body is None else json.dumps(request.body).encode()
+        path, _, query = request.path.partition("?")
+        environ = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(payload),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "sweep.invalid",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "CONTENT_LENGTH": str(len(payload)),
+            "CONTENT_TYPE": "application/json" if request.body is not None else "",
+        }
+        seen: list[str] = []
+
+        def start_response(
+            status: str, _headers: Any, _exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            _response_boundary(int(status.split()[0]))
+            seen.append(status)
+            return lambda _chunk: None
+
+        try:
+            result: Iterable[bytes] = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as error:  # the app raised instead of answering: a server says 500
+            return Answer(500, f"the app raised {type(error).__name__}: {error}")
+        if not seen:
+            return Answer(500, "the app returned without starting a response")
+        return Answer(int(seen[-1].split()[0]), body.decode("utf-8", "replace"))
+
+
+def _response_boundary(status: int) -> None:
+    """The last boundary: the app is about to acknowledge. Only a 2xx start is one."""
+    if 200 <= status < 300 and (fault := RECORDER.boundary("response", f"HTTP {status}", None)):
+        raise fault
+
+
+class _Lifespan:
+    """The ASGI lifespan protocol, bounded; an app without one simply starts."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._to_app: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._supported = True
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            await self._from_app.put(message)
+
+        try:
+            await self._app(scope, self._to_app.get, send)
+        except Exception:
+            self._supported = False
+            await self._from_app.put({"type": "lifespan.unsupported"})
+
+    async def _exchange(self, phase: str) -> None:
+        await self._to_app.put({"type": f"lifespan.{phase}"})
+        try:
+            reply = await asyncio.wait_for(self._from_app.get(), LIFESPAN_TIMEOUT_S)
+        except TimeoutError:
+            raise UsageError(
+                f"the app did not finish its {phase} within {LIFESPAN_TIMEOUT_S:.0f} s"
+            ) from None
+        if reply["type"] == f"lifespan.{phase}.failed":
+            raise UsageError(f"the app's {phase} failed: {reply.get('message', '')}")
+
+    async def startup(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await self._exchange("startup")
+
+    async def shutdown(self) -> None:
+        if self._task is None:
+            return
+        if self._supported and not self._task.done():
+            await self._exchange("shutdown")
+        try:
+            await asyncio.wait_for(self._task, LIFESPAN_TIMEOUT_S)
+        except TimeoutError:
+            self._task.cancel()
+
+
+async def build_app(factory: AppFactory, url: str) -> ServedApp:
+    app = factory(url)
+    if inspect.isawaitable(app):
+        app = await app
+    if not callable(app):
+        raise UsageError(f"the app factory returned {type(app).__name__}, not an ASGI or WSGI app")
+    served = ServedApp(app)
+    await served.start()
+    return served
+
+
+__all__ = ["SweepFault"]

@@ -1,0 +1,84 @@
+"""The sweep in a test suite: the `atomicity_sweep` fixture runs a sweep and hands back the
+result; the `atomicity_sweep(app_factory, *requests, db=...)` marker runs one after the test
+and fails the test when a request is not atomic at every boundary.
+
+    def test_orders_are_atomic(atomicity_sweep):
+        result = atomicity_sweep(myapp.factories.app, "POST /orders {\"sku\": \"A\"}")
+        assert result.atomic, result.explain()
+
+    @pytest.mark.atomicity_sweep("myapp.factories:app", "POST /orders {}", db="postgresql")
+    def test_orders(): ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from scenarios.sweep.app import AppFactory, SweepRequest, load_factory
+from scenarios.sweep.cli import _summary
+from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
+
+MARKER = "atomicity_sweep"
+
+SweepCall = Callable[..., SweepResult]
+
+
+def explain(result: SweepResult) -> str:
+    """One line per request: what the sweep found, where."""
+    return "\n".join(
+        [f"atomicity sweep of {result.app_factory} on {result.db}:"]
+        + [f"  {_summary(request)}" for request in result.requests]
+    )
+
+
+def run_sweep_blocking(
+    factory: AppFactory | str,
+    *requests: str | SweepRequest,
+    db: str = "sqlite",
+    max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
+) -> SweepResult:
+    """Run a sweep from sync or async test code: on a thread with an event loop of its own."""
+    loaded = load_factory(factory) if isinstance(factory, str) else factory
+    parsed = [r if isinstance(r, SweepRequest) else SweepRequest.parse(r) for r in requests]
+    label = factory if isinstance(factory, str) else None
+
+    def work() -> SweepResult:
+        return asyncio.run(sweep(loaded, parsed, db, label=label, max_boundaries=max_boundaries))
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep") as pool:
+        return pool.submit(work).result()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(app_factory, *requests, db='sqlite'): after the test, sweep each request "
+        "with a fault at every boundary and fail unless it is atomic",
+    )
+
+
+@pytest.fixture
+def atomicity_sweep() -> SweepCall:
+    """`atomicity_sweep(factory, *requests, db="sqlite") -> SweepResult`."""
+    return run_sweep_blocking
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a test with the marker passes, sweep; a request that is not atomic fails it."""
+    result = yield
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return result
+    if not marker.args:
+        pytest.fail(f"@pytest.mark.{MARKER} needs an app factory and at least one request")
+    options: dict[str, Any] = dict(marker.kwargs)
+    swept = run_sweep_blocking(*marker.args, **options)
+    if not swept.atomic:
+        pytest.fail(explain(swept), pytrace=False)
+    return result

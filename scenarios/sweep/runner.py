@@ -1,0 +1,261 @@
+"""The sweep itself: for each request, a first run that counts its boundaries, then one run per
+boundary with a fault there, each from the same starting data, each judged by the database.
+
+A request with N statements and M commits costs N + M + 1 runs after the first (the last one
+fails the 2xx response start); above `max_boundaries` an even sample is run, and the result
+says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from scenarios.databases import open_scratch_database
+from scenarios.sweep.app import (
+    Answer,
+    AppFactory,
+    ServedApp,
+    SweepRequest,
+    UsageError,
+    build_app,
+)
+from scenarios.sweep.recorder import Event, Recorder, Run, install
+from scenarios.sweep.snapshot import (
+    Change,
+    Snapshot,
+    diff,
+    open_own_engine,
+    reflect,
+    restore,
+    shape,
+    take,
+)
+from scenarios.sweep.verdicts import Judgement, Outcome, judge_faulted_run, judge_first_run
+
+DEFAULT_MAX_BOUNDARIES = 200
+
+
+@dataclass(frozen=True)
+class BoundaryResult:
+    event: Event  # where the fault was planned (the first run's event at that index)
+    status: int | None
+    judgement: Judgement
+    struck_sql: str | None  # what the fault actually met, when it differs from the plan
+
+
+@dataclass
+class RequestSweep:
+    request: SweepRequest
+    first_status: int | None
+    first: Judgement
+    timeline: list[Event]
+    boundaries: list[BoundaryResult] = field(default_factory=list)
+    sampled: bool = False
+    stopped: str | None = None  # why the sweep could not go on (the database stayed locked)
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [self.first.outcome, *(b.judgement.outcome for b in self.boundaries)]
+
+    @property
+    def atomic(self) -> bool:
+        return self.stopped is None and all(o is Outcome.OK for o in self.outcomes)
+
+    @property
+    def statements(self) -> int:
+        return sum(event.kind == "statement" for event in self.timeline)
+
+    @property
+    def commits(self) -> int:
+        return sum(event.kind == "commit" for event in self.timeline)
+
+
+@dataclass
+class SweepResult:
+    app_factory: str
+    db: str
+    database_url: str  # masked
+    app_kind: str
+    max_boundaries: int
+    requests: list[RequestSweep] = field(default_factory=list)
+    runs: int = 0
+    duration_s: float = 0.0  # the whole sweep, scratch database and app start included
+    runs_s: float = 0.0  # the runs alone: request, snapshot, restore
+
+    @property
+    def atomic(self) -> bool:
+        return all(request.atomic for request in self.requests)
+
+    @property
+    def runs_per_second(self) -> float:
+        return self.runs / self.runs_s if self.runs_s else 0.0
+
+
+def choose_boundaries(timeline: list[Event], cap: int) -> tuple[list[Event], bool]:
+    """Every boundary when they fit; else every commit and the response, the first and last
+    statement, and statements evenly spaced between them."""
+    if len(timeline) <= cap:
+        return list(timeline), False
+    must = [e for e in timeline if e.kind != "statement"]
+    statements = [e for e in timeline if e.kind == "statement"]
+    room = max(cap - len(must), 2)
+    if room >= len(statements):
+        picked = statements
+    else:
+        step = (len(statements) - 1) / (room - 1)
+        picked = [statements[round(i * step)] for i in range(room)]
+    chosen = {e.index: e for e in [*must, *picked]}
+    return [chosen[i] for i in sorted(chosen)], True
+
+
+class _Sweeper:
+    def __init__(self, served: ServedApp, own: AsyncEngine, recorder: Recorder) -> None:
+        self.served = served
+        self.own = own
+        self.recorder = recorder
+        self.runs = 0
+        self.stuck = False
+
+    async def _run(self, request: SweepRequest, fault_at: int | None) -> tuple[Answer, Run]:
+        run = self.recorder.arm(fault_at)
+        try:
+            answer = await self.served.call(request)
+        finally:
+            self.recorder.disarm()
+        self.runs += 1
+        return answer, run
+
+    async def sweep_one(self, request: SweepRequest, max_boundaries: int) -> RequestSweep:
+        """One fresh connection of the sweep's own after each run: it reads the result, then
+        restores the starting data for the next run (or, after the last, the data the request
+        leaves with no fault, where the next request starts)."""
+        async with self.own.connect() as connection:
+            tables = await reflect(connection)
+            before = await take(connection, tables)
+        answer, run = await self._run(request, None)
+        async with self.own.connect() as connection:
+            after_first = await take(connection, tables)
+            changes = diff(before, after_first)
+            first = judge_first_run(answer, run, changes, after_first)
+            result = RequestSweep(request, answer.status, first, list(run.events))
+            complete = shape(changes) if answer.succeeded else None
+            chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
+            if chosen:
+                await self._restore(connection, before, changes, result, chosen[0])
+        for number, planned in enumerate(chosen):
+            if result.stopped:
+                break
+            answer, run = await self._run(request, planned.index)
+            async with self.own.connect() as connection:
+                try:
+                    after = await take(connection, tables)
+                except SQLAlchemyError as error:
+                    self._stop(result, error, planned)
+                    break
+                faulted = diff(before, after)
+                judgement = judge_faulted_run(answer, run, faulted, after, complete)
+                struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
+                if struck is not None and judgement.outcome is Outcome.OK:
+                    judgement = Judgement(
+                        Outcome.NOT_REACHED,
+                        f"the fault met {struck!r} where the first run had {planned.sql!r}: "
+                        "the request does not repeat its statements, so this boundary is untested",
+                        judgement.changes,
+                    )
+                result.boundaries.append(BoundaryResult(planned, answer.status, judgement, struck))
+                if number + 1 < len(chosen):
+                    await self._restore(connection, before, faulted, result, chosen[number + 1])
+                else:  # the next request starts where this one leaves the data with no fault
+                    both = faulted + changes
+                    await self._restore(connection, after_first, both, result, planned)
+        return result
+
+    async def _restore(
+        self,
+        connection: AsyncConnection,
+        snapshot: Snapshot,
+        changes: list[Change],
+        result: RequestSweep,
+        planned: Event,
+    ) -> None:
+        try:
+            await restore(connection, snapshot, {change.table for change in changes})
+        except SQLAlchemyError as error:
+            self._stop(result, error, planned)
+
+    def _stop(self, result: RequestSweep, error: SQLAlchemyError, planned: Event) -> None:
+        result.stopped = _stuck(error, planned)
+        self.stuck = True
+
+
+async def sweep(
+    factory: AppFactory,
+    requests: list[SweepRequest],
+    db: str,
+    *,
+    label: str | None = None,
+    max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
+) -> SweepResult:
+    """Sweep `requests`, in order, against the app `factory` builds on a scratch database."""
+    recorder = install()
+    started = time.perf_counter()
+    async with open_scratch_database(db) as database:
+        own = open_own_engine(database.url)
+        recorder.exclude(own.sync_engine)
+        try:
+            try:
+                served = await build_app(factory, database.url)
+            except UsageError:
+                raise
+            except Exception as error:  # the factory's own failure, said in one line
+                name = label or _name_of(factory)
+                raise UsageError(
+                    f"the app factory {name} raised {type(error).__name__}: {error}"
+                ) from error
+            result = SweepResult(
+                label or _name_of(factory), db, database.display_url, served.kind, max_boundaries
+            )
+            sweeper = _Sweeper(served, own, recorder)
+            try:
+                runs_started = time.perf_counter()
+                for request in requests:
+                    result.requests.append(await sweeper.sweep_one(request, max_boundaries))
+                    if sweeper.stuck:
+                        break
+                result.runs_s = time.perf_counter() - runs_started
+            finally:
+                await served.stop()
+        finally:
+            await own.dispose()
+            await _dispose_app_engines(recorder)
+    result.runs = sweeper.runs
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _stuck(error: SQLAlchemyError, planned: Event) -> str:
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (
+        f"stopped at boundary {planned.index}{planned.kind[0].upper()}: the sweep's own "
+        f"connection could not read or restore the database ({first_line}); a connection of "
+        "the app still holds a lock after the request ended"
+    )
+
+
+async def _dispose_app_engines(recorder: Recorder) -> None:
+    """Close the pooled connections the app left (a WSGI app has no shutdown to do it), in a
+    greenlet so async drivers can close theirs; the scratch database is about to go."""
+    for engine in list(recorder.seen):
+        await greenlet_spawn(engine.dispose)
+    recorder.seen.clear()
+
+
+def _name_of(factory: Any) -> str:
+    module = getattr(factory, "__module__", "?")
+    return f"{module}:{getattr(factory, '__qualname__', repr(factory))}"

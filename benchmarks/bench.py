@@ -13,7 +13,6 @@ rough, and compare ratios rather than absolute times. Nothing here asserts a tim
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import inspect
@@ -53,6 +52,14 @@ from benchmarks.raw_driver import raw_request
 from reference_app.infrastructure.database import create_engine, create_session_maker
 from reference_app.wirings import WIRINGS, module_for
 from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
+from scenarios.inputs import (
+    BadInput,
+    OneLineParser,
+    check_creatable_folder,
+    check_environment,
+    count_flag,
+    exit_bad_input,
+)
 
 FIXED_WIRINGS = ("shared_session", "unit_of_work")
 TARGET_RATIO = 2.0  # fixed wirings vs the raw driver, one request at a time
@@ -600,16 +607,21 @@ PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "matrix")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--requests", type=int, default=FULL_REQUESTS)
-    parser.add_argument("--sessions", type=int, default=FULL_SESSIONS)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
-    parser.add_argument("--matrix-repeats", type=int, default=3)
+    parser = OneLineParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--requests", type=count_flag(1), default=FULL_REQUESTS)
+    parser.add_argument("--sessions", type=count_flag(1), default=FULL_SESSIONS)
+    parser.add_argument("--repeats", type=count_flag(1), default=3, help="runs per figure")
+    parser.add_argument("--matrix-repeats", type=count_flag(0), default=3)
     parser.add_argument("--db", action="append", choices=KINDS, help="default: both")
     parser.add_argument("--wiring", action="append", choices=list(WIRINGS), help="default: all")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
+    try:
+        check_environment()
+        check_creatable_folder("--reports", args.reports)
+    except BadInput as error:
+        exit_bad_input(error, parser.prog)
     options = Options(
         requests=args.requests,
         sessions=args.sessions,

@@ -17,9 +17,9 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import URL, make_url
 
-PG_URL_VARIABLE = "HARNESS_PG_URL"
-SQLITE_DIR_VARIABLE = "HARNESS_SQLITE_DIR"
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from scenarios import inputs
+from scenarios.inputs import DEFAULT_PG_URL, PG_URL_VARIABLE, SQLITE_DIR_VARIABLE
+
 KINDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 5.0
 
@@ -47,7 +47,18 @@ def mask_password(url: str | URL) -> str:
 
 
 def postgres_server_url() -> URL:
-    return make_url(os.environ.get(PG_URL_VARIABLE) or DEFAULT_PG_URL)
+    """The server named by HARNESS_PG_URL (raises inputs.BadInput when it is not a URL)."""
+    url = inputs.check_pg_url(os.environ.get(PG_URL_VARIABLE) or None)
+    return url if url is not None else make_url(DEFAULT_PG_URL)
+
+
+def check_postgres_before_run() -> None:
+    """Under CI, a server that does not answer fails the run before its first case."""
+    url = postgres_server_url()
+    if postgres_required() and not inputs.postgres_answers(url):
+        raise PostgresUnavailable(
+            f"nothing answers at {mask_password(url)}; start it or set {PG_URL_VARIABLE}"
+        )
 
 
 def postgres_required() -> bool:
@@ -95,7 +106,7 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
 def _sqlite_directory() -> Path | None:
     chosen = os.environ.get(SQLITE_DIR_VARIABLE)
     if chosen:
-        return Path(chosen)
+        return inputs.check_existing_folder(SQLITE_DIR_VARIABLE, chosen)
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 

@@ -17,6 +17,7 @@ from scenarios.databases import (
     open_scratch_database,
     postgres_required,
 )
+from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 
 pytest_plugins = ["pytester"]
 
@@ -47,3 +48,11 @@ def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
     fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad HARNESS_* variable stops the suite before the first test, in one line."""
+    try:
+        check_environment()
+    except BadInput as error:
+        pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)

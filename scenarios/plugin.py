@@ -9,6 +9,7 @@ kept for the whole session.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -92,9 +93,12 @@ class ScenarioSession:
         if reason:
             return reason
         expected = self.factory.expected_outcome(scenario.name, interleaving.id, wiring, kind)
-        return await run_case(
+        result = await run_case(
             target, scenario, interleaving, wiring=wiring, db=kind, expected=expected
         )
+        database = self.databases[kind]
+        assert isinstance(database, Database)
+        return dataclasses.replace(result, server_version=database.server_version)
 
     def run(
         self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str

@@ -6,6 +6,7 @@ locally with the reason and fail under CI.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +17,7 @@ from scenarios.databases import (
     PostgresUnavailable,
     open_scratch_database,
     postgres_required,
+    postgres_server_url,
 )
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 
@@ -51,8 +53,13 @@ def database(request: pytest.FixtureRequest) -> Database:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A bad HARNESS_* variable stops the suite before the first test, in one line."""
+    """A bad HARNESS_* variable stops the suite before the first test, in one line. The
+    Postgres server is settled here, before any worker process starts: when the run starts its
+    own (HARNESS_PG_URL=embedded, or unset with nothing at the default address), every test and
+    worker uses that one (it says so in one line on stderr)."""
     try:
         check_environment()
     except BadInput as error:
         pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)
+    with contextlib.suppress(PostgresUnavailable):
+        postgres_server_url()

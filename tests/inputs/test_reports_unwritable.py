@@ -11,7 +11,7 @@ import pytest
 
 import scenarios.cli
 from scenarios.cli import main
-from scenarios.matrix import MatrixRun
+from scenarios.matrix import MatrixRun, run_matrix
 
 TARGET = "reference_app.adapter:TARGET"
 
@@ -21,7 +21,7 @@ def test_verdicts_are_printed_when_the_report_folder_vanished_mid_run(
 ) -> None:
     parent = tmp_path / "gone"
     reports = parent / "reports"
-    real_run_matrix = scenarios.cli.run_matrix
+    real_run_matrix = run_matrix
 
     async def run_then_lose_the_folder(*args: Any, **kwargs: Any) -> MatrixRun:
         run = await real_run_matrix(*args, **kwargs)

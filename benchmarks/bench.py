@@ -37,6 +37,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks.embedded_start import measure_embedded_start
 from benchmarks.load import (
     FULL_REQUESTS,
     FULL_SESSIONS,
@@ -426,6 +427,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "stateful_speed" not in options.skip:
         print("stateful_speed: " + ".".join(NEIGHBOURS["stateful_speed"]), flush=True)
         report["stateful_speed"] = _stateful_speed(options)
+    if "embedded_postgres" not in options.skip:
+        print("embedded_postgres: start and removal of the throwaway server", flush=True)
+        report["embedded_postgres"] = measure_embedded_start(options.repeats)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -577,6 +581,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _guard_markdown(report["guard_overhead"])
     if "stateful_speed" in report:
         lines += _stateful_markdown(report["stateful_speed"])
+    embedded = report.get("embedded_postgres")
+    if embedded:
+        lines += [
+            "## Embedded PostgreSQL",
+            "",
+            str(embedded["unavailable"])
+            if "unavailable" in embedded
+            else f"Throwaway PostgreSQL {embedded['postgres_version']}: start (supervisor, "
+            f"initdb, server ready) median **{embedded['median_start_s']} s**, stop and removal "
+            f"{embedded['median_stop_s']} s, over {len(embedded['runs'])} runs.",
+            "",
+        ]
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -603,7 +619,7 @@ def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     return as_json, as_markdown
 
 
-PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "matrix")
+PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "embedded_postgres", "matrix")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

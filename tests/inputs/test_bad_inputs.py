@@ -21,11 +21,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from benchmarks.bench import main as bench_main
 from scenarios.cli import main as run_main
-from scenarios.inputs import DEFAULT_PG_URL, postgres_answers
+from scenarios.databases import PostgresUnavailable, postgres_server_url
+from scenarios.inputs import postgres_answers
 from scenarios.lint.__main__ import main as lint_main
 
 TARGET = "reference_app.adapter:TARGET"
@@ -206,46 +206,60 @@ def _fill(text: str, tmp: Path) -> str:
     )
 
 
-async def _databases_owned_by(role: str) -> list[str]:
-    server = make_url(DEFAULT_PG_URL).set(drivername="postgresql").render_as_string(False)
-    connection = await asyncpg.connect(server, timeout=5)
+def _admin_dsn() -> str | None:
+    """The server this test session uses (the embedded one too), or None when none answers."""
     try:
-        rows = await connection.fetch(
-            "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
-            "WHERE r.rolname = $1",
-            role,
-        )
-        return [row["datname"] for row in rows]
+        server = postgres_server_url()
+    except PostgresUnavailable:
+        return None
+    if not postgres_answers(server):
+        return None
+    return server.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(dsn: str, sql: str, *args: str) -> list[str]:
+    connection = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return [row[0] for row in await connection.fetch(sql, *args)]
     finally:
         await connection.close()
 
 
+OWNED_BY = (
+    "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1"
+)
+
+
+@dataclass(frozen=True)
+class ScratchOwner:
+    role: str
+    url: str  # the server's URL, logging in as `role`
+    dsn: str  # the server's admin DSN
+
+    def databases(self) -> list[str]:
+        return asyncio.run(_admin(self.dsn, OWNED_BY, self.role))
+
+
 @pytest.fixture(scope="module")
-def scratch_owner() -> Iterator[str | None]:
+def scratch_owner() -> Iterator[ScratchOwner | None]:
     """A role of this module's own with CREATEDB: a row whose Postgres URL is valid connects as
     it, so any database a row left behind is found by its owner, whatever other runs do on the
     same server. None when no server answers (the other checks still run)."""
-    if not postgres_answers(make_url(DEFAULT_PG_URL)):
+    dsn = _admin_dsn()
+    if dsn is None:
         yield None
         return
     role = f"harness_inputs_{secrets.token_hex(4)}"
-    server = make_url(DEFAULT_PG_URL).set(drivername="postgresql").render_as_string(False)
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(server, timeout=5)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE ROLE "{role}" LOGIN CREATEDB'))
+    password = secrets.token_hex(12)
+    asyncio.run(_admin(dsn, f"CREATE ROLE \"{role}\" LOGIN CREATEDB PASSWORD '{password}'"))
+    url = postgres_server_url().set(username=role, password=password)
+    owner = ScratchOwner(role, url.render_as_string(hide_password=False), dsn)
     try:
-        yield role
+        yield owner
     finally:
-        leftovers = asyncio.run(_databases_owned_by(role))
-        for name in leftovers:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(admin(f'DROP ROLE IF EXISTS "{role}"'))
+        for name in owner.databases():
+            asyncio.run(_admin(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(dsn, f'DROP ROLE IF EXISTS "{role}"'))
 
 
 def _call(main: Callable[[Sequence[str]], int], argv: Sequence[str]) -> int:
@@ -259,7 +273,7 @@ def _call(main: Callable[[Sequence[str]], int], argv: Sequence[str]) -> int:
 def test_bad_input_exits_two_with_one_line_naming_it(
     row: Row,
     workspace: dict[str, Path],
-    scratch_owner: str | None,
+    scratch_owner: ScratchOwner | None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     pytester: pytest.Pytester,
@@ -269,9 +283,7 @@ def test_bad_input_exits_two_with_one_line_naming_it(
     for name in ("CI", "HARNESS_SQLITE_DIR", "HARNESS_HYPOTHESIS_PROFILE", "HARNESS_HYPOTHESIS_DB"):
         monkeypatch.delenv(name, raising=False)
     if scratch_owner is not None:
-        monkeypatch.setenv(
-            "HARNESS_PG_URL", str(make_url(DEFAULT_PG_URL).set(username=scratch_owner))
-        )
+        monkeypatch.setenv("HARNESS_PG_URL", scratch_owner.url)
     for name, value in row.env.items():
         monkeypatch.setenv(name, _fill(value, tmp))
     monkeypatch.syspath_prepend(str(tmp / "targets"))
@@ -311,7 +323,7 @@ def test_bad_input_exits_two_with_one_line_naming_it(
     assert SECRET not in out + err
     assert not reports.exists(), "a report folder was created for a run that could not start"
     if scratch_owner is not None:
-        assert asyncio.run(_databases_owned_by(scratch_owner)) == []
+        assert scratch_owner.databases() == []
 
 
 def test_the_table_covers_every_variable_and_command() -> None:

@@ -47,6 +47,7 @@ SERVER_USER = "embedded_postgres"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DATA_PREFIX = "harness-pg-"
+SUPERVISOR_PID_FILE = "supervisor.pid"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -268,11 +269,27 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(wait_s)
 
 
+def _remove_stale_folders() -> None:
+    """Folders left by a supervisor that was itself killed outright (its server went with it,
+    by PR_SET_PDEATHSIG): those whose recorded supervisor no longer runs. A folder with no
+    record yet belongs to a supervisor still starting, and is left alone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{DATA_PREFIX}*"):
+        try:
+            pid = int((folder / SUPERVISOR_PID_FILE).read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
 def supervise() -> int:
     """Start the server, report it on stdout, and remove it when stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())
+    _remove_stale_folders()
     folder = Path(tempfile.mkdtemp(prefix=DATA_PREFIX))
+    (folder / SUPERVISOR_PID_FILE).write_text(str(os.getpid()))
     server: subprocess.Popen[bytes] | None = None
     try:
         user = _server_user()

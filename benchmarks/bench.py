@@ -14,7 +14,6 @@ rough, and compare ratios rather than absolute times. Nothing here asserts a tim
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import inspect
@@ -39,6 +38,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks.embedded_start import measure_embedded_start
 from benchmarks.load import (
     FULL_REQUESTS,
     FULL_SESSIONS,
@@ -54,6 +54,14 @@ from benchmarks.raw_driver import raw_request
 from reference_app.infrastructure.database import create_engine, create_session_maker
 from reference_app.wirings import WIRINGS, module_for
 from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
+from scenarios.inputs import (
+    BadInput,
+    OneLineParser,
+    check_creatable_folder,
+    check_environment,
+    count_flag,
+    exit_bad_input,
+)
 
 FIXED_WIRINGS = ("shared_session", "unit_of_work")
 TARGET_RATIO = 2.0  # fixed wirings vs the raw driver, one request at a time
@@ -456,6 +464,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "sweep_speed" not in options.skip:
         print("sweep_speed: " + ".".join(NEIGHBOURS["sweep_speed"]), flush=True)
         report["sweep_speed"] = _sweep_speed(options)
+    if "embedded_postgres" not in options.skip:
+        print("embedded_postgres: start and removal of the throwaway server", flush=True)
+        report["embedded_postgres"] = measure_embedded_start(options.repeats)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -609,6 +620,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _stateful_markdown(report["stateful_speed"])
     if "sweep_speed" in report:
         lines += _sweep_markdown(report["sweep_speed"])
+    embedded = report.get("embedded_postgres")
+    if embedded:
+        lines += [
+            "## Embedded PostgreSQL",
+            "",
+            str(embedded["unavailable"])
+            if "unavailable" in embedded
+            else f"Throwaway PostgreSQL {embedded['postgres_version']}: start (supervisor, "
+            f"initdb, server ready) median **{embedded['median_start_s']} s**, stop and removal "
+            f"{embedded['median_stop_s']} s, over {len(embedded['runs'])} runs.",
+            "",
+        ]
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -635,20 +658,33 @@ def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     return as_json, as_markdown
 
 
-PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "sweep_speed", "matrix")
+PARTS = (
+    "load",
+    "baseline",
+    "guard_overhead",
+    "stateful_speed",
+    "sweep_speed",
+    "embedded_postgres",
+    "matrix",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--requests", type=int, default=FULL_REQUESTS)
-    parser.add_argument("--sessions", type=int, default=FULL_SESSIONS)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
-    parser.add_argument("--matrix-repeats", type=int, default=3)
+    parser = OneLineParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--requests", type=count_flag(1), default=FULL_REQUESTS)
+    parser.add_argument("--sessions", type=count_flag(1), default=FULL_SESSIONS)
+    parser.add_argument("--repeats", type=count_flag(1), default=3, help="runs per figure")
+    parser.add_argument("--matrix-repeats", type=count_flag(0), default=3)
     parser.add_argument("--db", action="append", choices=KINDS, help="default: both")
     parser.add_argument("--wiring", action="append", choices=list(WIRINGS), help="default: all")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[])
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
+    try:
+        check_environment()
+        check_creatable_folder("--reports", args.reports)
+    except BadInput as error:
+        exit_bad_input(error, parser.prog)
     options = Options(
         requests=args.requests,
         sessions=args.sessions,

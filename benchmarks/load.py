@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -35,11 +34,12 @@ from reference_app.serving import empty_tables as reference_empty_tables
 from reference_app.serving import serve
 from scenarios.adapter import POINTS
 from scenarios.databases import Database
+from scenarios.inputs import LOAD_REQUESTS_VARIABLE, LOAD_SESSIONS_VARIABLE, load_size
 
 FULL_REQUESTS = 500
 FULL_SESSIONS = 50
-REQUESTS_VARIABLE = "HARNESS_LOAD_REQUESTS"
-SESSIONS_VARIABLE = "HARNESS_LOAD_SESSIONS"
+REQUESTS_VARIABLE = LOAD_REQUESTS_VARIABLE
+SESSIONS_VARIABLE = LOAD_SESSIONS_VARIABLE
 
 # A request still unanswered after this long is a hang: it is recorded and fails the audit.
 REQUEST_CAP_S = 60.0
@@ -83,8 +83,8 @@ class LoadPlan:
     def from_environment(cls, requests: int, sessions: int, fault_every: int = 0) -> LoadPlan:
         """The given size unless HARNESS_LOAD_REQUESTS / HARNESS_LOAD_SESSIONS override it."""
         return cls(
-            requests=int(os.environ.get(REQUESTS_VARIABLE) or requests),
-            sessions=int(os.environ.get(SESSIONS_VARIABLE) or sessions),
+            requests=load_size(REQUESTS_VARIABLE, requests),
+            sessions=load_size(SESSIONS_VARIABLE, sessions),
             fault_every=fault_every,
         )
 

@@ -2,7 +2,8 @@
 `python -m scenarios sweep`: the atomicity sweep (scenarios/sweep/cli.py).
 
 Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
-ran), 2 on bad usage or an unreachable Postgres under CI.
+ran), 2 on bad input (checked before any case runs), an unreachable Postgres under CI, or reports
+that could not be written (the verdicts are printed instead).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenarios.databases import KINDS, PostgresUnavailable
+from scenarios import inputs
+from scenarios.databases import KINDS, PostgresUnavailable, check_postgres_before_run
+from scenarios.inputs import BadInput, OneLineParser, count_flag, exit_bad_input
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
@@ -35,7 +38,7 @@ def _split(values: Sequence[str] | None) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scenarios", description=__doc__)
+    parser = OneLineParser(prog="python -m scenarios", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pack and write reports")
     run.add_argument(
@@ -58,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     run.add_argument(
         "--stateful-examples",
-        type=int,
+        type=count_flag(0),
         default=STATEFUL_EXAMPLES,
         metavar="N",
         help="Hypothesis request histories per cell for the `stateful` case "
@@ -86,9 +89,18 @@ def _progress(quiet: bool) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        inputs.check_environment()
+    except BadInput as error:
+        exit_bad_input(error, parser.prog)
     if args.command == "sweep":
         return run_sweep(args)
-    spec = args.target or configured_target()
+    try:
+        inputs.check_existing_paths("--pack", args.pack or ())
+        inputs.check_creatable_folder("--reports", args.reports)
+        spec = args.target or configured_target()
+    except BadInput as error:
+        exit_bad_input(error, parser.prog)
     if not spec:
         parser.error("no target: pass --target module:attribute or set [tool.scenarios] target")
     try:
@@ -107,6 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     databases = _split(args.db) or list(KINDS)
     if unknown := sorted(set(databases) - set(KINDS)):
         parser.error(f"unknown database(s) {unknown}; choose from {list(KINDS)}")
+    if "postgresql" in databases:
+        try:
+            check_postgres_before_run()
+        except PostgresUnavailable as error:
+            print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
+            return 2
     try:
         run: MatrixRun = asyncio.run(
             run_matrix(
@@ -123,7 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PostgresUnavailable as error:
         print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
         return 2
-    for path in write_reports(run, args.reports):
+    try:
+        written = write_reports(run, args.reports)
+    except OSError as error:
+        return _report_unwritable(run, args.reports, error)
+    for path in written:
         print(f"wrote {path}")
     for note in run.notes:
         print(f"note: {note}")
@@ -134,3 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
     return 0 if ran and not run.unexpected else 1
+
+
+def _report_unwritable(run: MatrixRun, folder: Path, error: OSError) -> int:
+    """The run is done but its reports are not: print every verdict reached, then say so."""
+    for result in run.results:
+        line = f"{result.verdict.value} {result.id}: {result.observed}"
+        if result.verdict is Verdict.UNEXPECTED:
+            line += f" (expected {result.expected})"
+        print(redact(line))
+    reason = error.strerror or type(error).__name__
+    where = error.filename or folder
+    print(
+        f"error: could not write the reports to {folder} ({where}: {reason}); "
+        f"the {len(run.results)} verdicts are printed above",
+        file=sys.stderr,
+    )
+    return inputs.EXIT_BAD_INPUT

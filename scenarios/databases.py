@@ -1,13 +1,16 @@
 """Scratch databases for a run: a SQLite file in a temporary folder, and a Postgres database of
 the run's own on the server named by HARNESS_PG_URL, dropped at the end.
 
-The harness never creates, changes or drops anything else on that server.
+The harness never creates, changes or drops anything else on that server. With HARNESS_PG_URL
+unset and nothing answering at the default address, or with HARNESS_PG_URL=embedded, the server
+is a throwaway one the run starts itself (scenarios.embedded_postgres).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +20,10 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import URL, make_url
 
-PG_URL_VARIABLE = "HARNESS_PG_URL"
-SQLITE_DIR_VARIABLE = "HARNESS_SQLITE_DIR"
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from scenarios import embedded_postgres, inputs
+from scenarios.inputs import DEFAULT_PG_URL as DEFAULT_PG_URL  # re-exported
+from scenarios.inputs import PG_URL_VARIABLE, SQLITE_DIR_VARIABLE
+
 KINDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 5.0
 
@@ -32,6 +36,7 @@ class PostgresUnavailable(RuntimeError):
 class Database:
     kind: str  # "sqlite" or "postgresql"
     url: str  # SQLAlchemy URL, password included: never print it, print `display_url`
+    server_version: str = ""  # "PostgreSQL 18.6", "SQLite 3.40.1": recorded in every report cell
 
     @property
     def display_url(self) -> str:
@@ -47,7 +52,34 @@ def mask_password(url: str | URL) -> str:
 
 
 def postgres_server_url() -> URL:
-    return make_url(os.environ.get(PG_URL_VARIABLE) or DEFAULT_PG_URL)
+    """The server named by HARNESS_PG_URL (raises inputs.BadInput when it is not a URL).
+
+    `embedded` starts the run's own throwaway server; so does an unset variable when nothing
+    answers at the default address and the extra is installed. A URL that was set is never
+    replaced: when it does not answer, the cells are skipped (an error under CI)."""
+    configured = os.environ.get(PG_URL_VARIABLE) or None
+    url = inputs.check_pg_url(configured)
+    if url is None:
+        return _embedded_server_url()
+    if configured is None and embedded_postgres.available() and not inputs.postgres_answers(url):
+        return _embedded_server_url()
+    return url
+
+
+def _embedded_server_url() -> URL:
+    try:
+        return embedded_postgres.shared_server().url
+    except embedded_postgres.EmbeddedPostgresError as error:
+        raise PostgresUnavailable(str(error)) from error
+
+
+def check_postgres_before_run() -> None:
+    """Under CI, a server that does not answer fails the run before its first case."""
+    url = postgres_server_url()
+    if postgres_required() and not inputs.postgres_answers(url):
+        raise PostgresUnavailable(
+            f"nothing answers at {mask_password(url)}; start it or set {PG_URL_VARIABLE}"
+        )
 
 
 def postgres_required() -> bool:
@@ -76,6 +108,7 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
     name = f"harness_{secrets.token_hex(6)}"
     admin = await _admin_connection(server)
     try:
+        version = f"PostgreSQL {await admin.fetchval('SHOW server_version')}"
         await admin.execute(f'CREATE DATABASE "{name}"')
         # A scratch database need not survive a crash: commits skip the WAL flush wait.
         # Visibility and locking, which the bug is about, are unchanged.
@@ -83,7 +116,7 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
     finally:
         await admin.close()
     try:
-        yield Database("postgresql", server.set(database=name).render_as_string(False))
+        yield Database("postgresql", server.set(database=name).render_as_string(False), version)
     finally:
         admin = await _admin_connection(server)
         try:
@@ -95,7 +128,7 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
 def _sqlite_directory() -> Path | None:
     chosen = os.environ.get(SQLITE_DIR_VARIABLE)
     if chosen:
-        return Path(chosen)
+        return inputs.check_existing_folder(SQLITE_DIR_VARIABLE, chosen)
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 
@@ -107,7 +140,7 @@ async def scratch_sqlite(directory: Path | None = None) -> AsyncIterator[Databas
     directory = directory or _sqlite_directory()
     with tempfile.TemporaryDirectory(prefix="harness-", dir=directory) as folder:
         path = Path(folder) / "harness.sqlite3"
-        yield Database("sqlite", f"sqlite+aiosqlite:///{path}")
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", f"SQLite {sqlite3.sqlite_version}")
 
 
 @asynccontextmanager

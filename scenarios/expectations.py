@@ -31,9 +31,17 @@ class ExpectedOutcomes:
         self._table: dict[str, dict[str, dict[str, str]]] = {}
         known = {outcome.value for outcome in Outcome}
         for wiring, databases in (table or {}).items():
+            if not isinstance(databases, Mapping):
+                raise ValueError(f"{wiring} = {databases!r}: must be a table [{wiring}.DATABASE]")
             for database, cells in databases.items():
+                if not isinstance(cells, Mapping):
+                    raise ValueError(
+                        f"{wiring}.{database} = {cells!r}: must be a table of scenario = outcome"
+                    )
                 for key, value in cells.items():
-                    outcomes = [value] if isinstance(value, str) else list(value)
+                    outcomes = [value] if isinstance(value, str) else value
+                    if not isinstance(outcomes, list):
+                        outcomes = [repr(value)]
                     unknown = [o for o in outcomes if o not in known]
                     if unknown or not outcomes:
                         raise ValueError(
@@ -45,11 +53,13 @@ class ExpectedOutcomes:
 
     @classmethod
     def from_toml(cls, path: Path) -> ExpectedOutcomes:
-        with path.open("rb") as file:
-            try:
+        try:
+            with path.open("rb") as file:
                 return cls(tomllib.load(file))
-            except (tomllib.TOMLDecodeError, ValueError) as error:
-                raise ValueError(f"{path}: {error}") from None
+        except OSError as error:
+            raise ValueError(f"{path}: cannot read it: {error.strerror or error}") from None
+        except (tomllib.TOMLDecodeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def __call__(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
         cells = self._table.get(wiring, {}).get(database, {})

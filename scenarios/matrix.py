@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -94,8 +95,11 @@ async def _run_database(
     stateful: StatefulSearch | None = None,
 ) -> list[CaseResult]:
     results: list[CaseResult] = []
+    server_version = ""
 
     def record(result: CaseResult) -> None:
+        if server_version:  # every cell says which server it ran on
+            result = dataclasses.replace(result, server_version=server_version)
         results.append(result)
         if progress:
             progress(result)
@@ -117,6 +121,7 @@ async def _run_database(
                     record(stateful.skipped(wiring, kind, reason))
             return results
         run.databases[kind] = database.display_url
+        server_version = database.server_version  # stamped on every cell by record()
         # The searches use a scratch database of their own, so they run beside the scenarios.
         searches = (
             asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None

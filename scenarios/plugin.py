@@ -9,13 +9,16 @@ kept for the whole session.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scenarios import inputs
 from scenarios.adapter import Target, TargetFactory
 from scenarios.databases import (
     KINDS,
@@ -29,8 +32,8 @@ from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
 from scenarios.report import write_reports
 from scenarios.runner import CaseResult, missing_capabilities, run_case
-from scenarios.scenario import Interleaving, Scenario, load_pack
-from scenarios.targets import load_target
+from scenarios.scenario import Interleaving, Scenario, ScenarioError, load_pack
+from scenarios.targets import TargetNotFound, load_target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,9 +94,12 @@ class ScenarioSession:
         if reason:
             return reason
         expected = self.factory.expected_outcome(scenario.name, interleaving.id, wiring, kind)
-        return await run_case(
+        result = await run_case(
             target, scenario, interleaving, wiring=wiring, db=kind, expected=expected
         )
+        database = self.databases[kind]
+        assert isinstance(database, Database)
+        return dataclasses.replace(result, server_version=database.server_version)
 
     def run(
         self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str
@@ -184,23 +190,59 @@ def _target_spec(config: pytest.Config) -> str | None:
     return str(spec) if spec else None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What the options ask for, checked in pytest_configure before any test runs."""
+
+    factory: TargetFactory
+    wirings: list[str]
+    databases: list[str]
+    scenarios: list[Scenario]
+
+
+_PLAN_KEY = pytest.StashKey[_Plan]()
+
+
+def _plan(config: pytest.Config, spec: str) -> _Plan:
+    inputs.check_environment()
+    packs = inputs.check_existing_paths(
+        "--scenario-pack", [Path(p) for p in _split(config.getoption("scenario_pack"))]
+    )
+    if reports := config.getoption("scenario_reports"):
+        inputs.check_creatable_folder("--scenario-reports", reports)
+    factory = load_target(spec)
+    wirings = inputs.check_choices(
+        "--scenario-wiring",
+        _split(config.getoption("scenario_wiring")) or factory.wirings,
+        factory.wirings,
+    )
+    databases = inputs.check_choices(
+        "--scenario-db", _split(config.getoption("scenario_db")) or KINDS, KINDS
+    )
+    return _Plan(factory, wirings, databases, load_pack(packs))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = _target_spec(config)
+    if not spec:
+        return
+    try:
+        config.stash[_PLAN_KEY] = _plan(config, spec)
+    except (inputs.BadInput, TargetNotFound, ScenarioError) as error:
+        pytest.exit(f"error: {error}", returncode=inputs.EXIT_BAD_INPUT)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    spec = _target_spec(config)
-    if not spec:
+    plan = config.stash.get(_PLAN_KEY, None)
+    if plan is None:
         return
-    factory = load_target(spec)
-    wirings = _split(config.getoption("scenario_wiring")) or list(factory.wirings)
-    databases = _split(config.getoption("scenario_db")) or list(KINDS)
-    for name, chosen, known in (("wiring", wirings, factory.wirings), ("db", databases, KINDS)):
-        if unknown := sorted(set(chosen) - set(known)):
-            raise pytest.UsageError(f"unknown --scenario-{name} {unknown}; known: {list(known)}")
-    packs = [Path(p) for p in _split(config.getoption("scenario_pack"))]
+    factory, wirings, databases = plan.factory, plan.wirings, plan.databases
     config.stash[_SESSION_KEY] = ScenarioSession(factory)
     pack: list[pytest.Item | pytest.Collector] = []
-    for scenario in load_pack(packs):
+    for scenario in plan.scenarios:
         for interleaving in scenario.interleavings():
             for wiring in wirings:
                 for db in databases:
@@ -230,4 +272,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if directory and scenario_session.results:
         run = MatrixRun(target=scenario_session.factory.name, results=scenario_session.results)
         run.duration_s = sum(r.duration_s for r in run.results)
-        write_reports(run, Path(directory))
+        try:
+            write_reports(run, Path(directory))
+        except OSError as error:  # the verdicts are in pytest's own report; say what is missing
+            session.config.get_terminal_writer().line(
+                f"error: could not write the scenario reports to {directory} "
+                f"({error.filename or directory}: {error.strerror or error})",
+                red=True,
+            )
+            session.exitstatus = inputs.EXIT_BAD_INPUT

@@ -41,6 +41,7 @@ class CaseResult:
     rows: dict[str, Any] = field(default_factory=dict)
     guard_findings: tuple[Finding, ...] = ()  # the session guard's, one unit per request
     timeline: Timeline | None = None  # for the page (reports/index.html), not in matrix.json
+    server_version: str = ""  # the database server's version ("PostgreSQL 18.6"), "" if none ran
 
     @property
     def id(self) -> str:
@@ -67,6 +68,7 @@ class CaseResult:
             "rows": self.rows,
             "session_guard": self.guard_summary,
             "session_guard_findings": [f.as_dict() for f in self.guard_findings],
+            "server_version": self.server_version,
         }
 
 

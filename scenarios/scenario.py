@@ -197,6 +197,8 @@ def load_scenario(path: Path) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read it: {error.strerror or error}") from None
     top = _Reader(path, "", data, _TOP_KEYS)
     version = top.get("format", int)
     if version != FORMAT_VERSION:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import tomllib
 from pathlib import Path
 from typing import cast
 
 from scenarios.adapter import TargetFactory
+from scenarios.inputs import scenarios_table
 
 
 class TargetNotFound(LookupError):
@@ -15,11 +15,9 @@ class TargetNotFound(LookupError):
 
 
 def configured_target(pyproject: Path = Path("pyproject.toml")) -> str | None:
-    """`[tool.scenarios] target` of the project in the current directory, if any."""
-    if not pyproject.is_file():
-        return None
-    with pyproject.open("rb") as file:
-        value = tomllib.load(file).get("tool", {}).get("scenarios", {}).get("target")
+    """`[tool.scenarios] target` of the project in the current directory, if any (raises
+    inputs.BadInput when the file or the table is malformed)."""
+    value = scenarios_table(pyproject).get("target")
     return value if isinstance(value, str) else None
 
 
@@ -33,6 +31,8 @@ def load_target(spec: str) -> TargetFactory:
         raise TargetNotFound(
             f"cannot import {module_name!r} for target {spec!r}: {error}"
         ) from error
+    except ValueError as error:  # a malformed expected_outcomes.toml read at import, and such
+        raise TargetNotFound(f"cannot load target {spec!r}: {error}") from error
     try:
         factory = getattr(module, attribute)
     except AttributeError:

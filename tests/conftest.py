@@ -6,6 +6,7 @@ locally with the reason and fail under CI.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +17,9 @@ from scenarios.databases import (
     PostgresUnavailable,
     open_scratch_database,
     postgres_required,
+    postgres_server_url,
 )
+from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 
 pytest_plugins = ["pytester"]
 
@@ -47,3 +50,16 @@ def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
     fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad HARNESS_* variable stops the suite before the first test, in one line. The
+    Postgres server is settled here, before any worker process starts: when the run starts its
+    own (HARNESS_PG_URL=embedded, or unset with nothing at the default address), every test and
+    worker uses that one (it says so in one line on stderr)."""
+    try:
+        check_environment()
+    except BadInput as error:
+        pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)
+    with contextlib.suppress(PostgresUnavailable):
+        postgres_server_url()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scenarios.inputs import OneLineParser
 from scenarios.lint.checker import check
 from scenarios.lint.config import ConfigError, find_pyproject, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m scenarios.lint",
         description="Find code that opens a database session outside the composition root. "
         "Exit status: 1 when it finds any, 0 when none, 2 on bad usage.",

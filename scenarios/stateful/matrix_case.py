@@ -78,22 +78,26 @@ class StatefulSearch:
                 f"the stateful search could not run: {type(error).__name__}: {error}",
                 time.perf_counter() - started,
             )
+        unwritten = ""
         if self.reports is not None:
-            write_report(
-                result,
-                self.reports,
-                target=factory.name,
-                wiring=wiring,
-                db=database.kind,
-                expected=expected,
-            )
+            try:
+                write_report(
+                    result,
+                    self.reports,
+                    target=factory.name,
+                    wiring=wiring,
+                    db=database.kind,
+                    expected=expected,
+                )
+            except OSError as error:  # the verdict stands; the run says what it could not write
+                unwritten = f" (its report could not be written: {error.strerror or error})"
         primary = result.primary
         return self._case(
             wiring,
             database.kind,
             expected,
             result.outcome.value,
-            result.summary(),
+            result.summary() + unwritten,
             result.duration_s,
             steps=primary.steps if primary else (),
             rows=primary.rows if primary else {},

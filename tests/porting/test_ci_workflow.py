@@ -3,6 +3,7 @@ same order, Postgres 15 as a service, HARNESS_PG_URL set, the reports uploaded."
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ def nox_commands(lines: list[str]) -> list[list[str]]:
     commands = []
     for line in lines:
         words = shlex.split(line, comments=True)
-        if words and words[0] == "nox":
+        # `VAR=value nox ...` counts too, assignments included (the embedded-server matrix).
+        command = [w for w in words if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", w)]
+        if command and command[0] == "nox":
             commands.append(words)
     return commands
 

@@ -14,6 +14,7 @@ import asyncio
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.sweep.app import SweepRequest, UsageError, load_factory
@@ -28,7 +29,7 @@ def redact(line: str) -> str:
     return _PASSWORD.sub(r"\1***@", line)
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     """The `sweep` subcommand; checks its own arguments so each mistake is one line."""
     parser = commands.add_parser(
         "sweep",

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from examples import sweep_factories
 from scenarios.cli import main
 from scenarios.databases import postgres_required, postgres_server_url
+from scenarios.reporting import read_sections
 from scenarios.sweep.cli import redact
 from tests.sweep.small_apps import ORDER
 
@@ -44,6 +45,10 @@ def test_an_atomic_app_exits_0_and_writes_both_reports(tmp_path: Path, capsys) -
     assert [b["outcome"] for b in request["boundaries"]] == ["ok"] * 5
     assert request["boundaries_total"] == request["boundaries_run"] == 5
     assert "| 1S | 2S | 3S | 4C | 5R |" in (tmp_path / "sweep.md").read_text()
+    (section,) = read_sections(tmp_path / "index.html")
+    assert [(c.step, c.outcome) for c in section.cells] == [("no fault", "ok")] + [
+        (step, "ok") for step in ("1S", "2S", "3S", "4C", "5R")
+    ]
 
 
 def test_a_partial_commit_exits_1_and_joins_the_earlier_sweeps_in_the_reports(

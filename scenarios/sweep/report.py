@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scenarios.redaction import redact_tree
 from scenarios.reporting import GridCell, Section, write_index
 from scenarios.sweep.runner import BoundaryResult, RequestSweep, SweepResult
 from scenarios.sweep.snapshot import Change
@@ -113,6 +114,8 @@ def write_reports(result: SweepResult, folder: Path) -> list[Path]:
     ]
     sweeps.append(current)
     sweeps.sort(key=lambda s: (s["app_factory"], s["db"]))
+    # An error's text can carry a URL: every string is masked before any of it is written.
+    sweeps = redact_tree(sweeps)
     document = {
         "format": FORMAT_VERSION,
         "atomic": all(s.get("atomic") for s in sweeps),

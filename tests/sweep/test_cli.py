@@ -14,7 +14,6 @@ from examples import sweep_factories
 from scenarios.cli import main
 from scenarios.databases import postgres_required, postgres_server_url
 from scenarios.reporting import read_sections
-from scenarios.sweep.cli import redact
 from tests.sweep.small_apps import ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,9 +211,20 @@ def test_the_module_is_imported_from_the_current_folder_as_uvicorn_does(tmp_path
     assert (tmp_path / "reports" / "sweep.json").is_file()
 
 
-def test_a_password_in_a_printed_line_is_masked() -> None:
-    line = "cannot reach postgresql+asyncpg://me:s3cret@db:5432/postgres"
-    assert redact(line) == "cannot reach postgresql+asyncpg://me:***@db:5432/postgres"
+def test_a_password_in_a_request_is_masked_in_every_line_and_report(tmp_path: Path, capsys) -> None:
+    order = 'POST /orders {"customer": "pg://me:s3cret@db", "skus": ["tea"]}'
+    arguments = ["--db", "sqlite", "--request", order, "--reports", str(tmp_path)]
+    assert main(["sweep", "--app-factory", "tests.sweep.small_apps:clean_orders", *arguments]) == 0
+    assert (
+        main(["sweep", "--app-factory", "tests.sweep.small_apps:swallowing_orders", *arguments])
+        == 1
+    )
+    captured = capsys.readouterr()
+    reports = [(tmp_path / name).read_text() for name in ("sweep.json", "sweep.md", "index.html")]
+    assert "s3cret" not in captured.err
+    for text in [captured.out, *reports]:
+        assert "s3cret" not in text
+        assert "pg://me:***@db" in text
 
 
 def test_a_factory_that_raises_exits_2_with_one_line(capsys) -> None:

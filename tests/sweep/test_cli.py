@@ -125,7 +125,7 @@ def test_the_cap_samples_the_boundaries_and_says_so(tmp_path: Path, capsys) -> N
         ),
         (
             ["--app-factory", "tests.sweep.small_apps", "--db", "sqlite", "--request", "GET /"],
-            "expected MODULE:FUNC",
+            "must look like MODULE:FUNC",
         ),
         (
             [

@@ -127,35 +127,29 @@ def write_reports(result: SweepResult, folder: Path) -> list[Path]:
 
 
 def _request_cells(sweep: dict[str, Any], request: dict[str, Any]) -> list[GridCell]:
+    """The run with no fault, then one cell per boundary run, in order."""
     asked = request["request"]
     row = f"{asked['method']} {asked['path']}" + (
         "" if asked["body"] is None else " " + json.dumps(asked["body"])
     )
-    first = request["first_run"]
-    cells = [
-        GridCell(
+
+    def cell(step: str, run: dict[str, Any], detail: str) -> GridCell:
+        return GridCell(
             row=row,
             wiring=sweep["app_factory"],
             db=sweep["db"],
-            outcome=first["outcome"],
-            detail=f"no fault injected: {first['detail']}",
-            responses=(f"HTTP {first['status']}",),
-            step="no fault",
+            outcome=run["outcome"],
+            detail=detail,
+            responses=(f"HTTP {run['status']}",),
+            step=step,
         )
-    ]
+
+    first = request["first_run"]
+    cells = [cell("no fault", first, f"no fault injected: {first['detail']}")]
     for b in request["boundaries"]:
         struck = f" (it met {b['struck_sql']})" if b.get("struck_sql") else ""
-        cells.append(
-            GridCell(
-                row=row,
-                wiring=sweep["app_factory"],
-                db=sweep["db"],
-                outcome=b["outcome"],
-                detail=f"fault {KIND_PLACE[b['kind']]} {b['sql']}{struck}: {b['detail']}",
-                responses=(f"HTTP {b['status']}",),
-                step=f"{b['index']}{KIND_LETTER[b['kind']]}",
-            )
-        )
+        where = f"fault {KIND_PLACE[b['kind']]} {b['sql']}{struck}"
+        cells.append(cell(f"{b['index']}{KIND_LETTER[b['kind']]}", b, f"{where}: {b['detail']}"))
     return cells
 
 

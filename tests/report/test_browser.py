@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,21 +91,28 @@ async def browser() -> AsyncIterator[BrowserContext]:
                 await context.close()
 
 
-@pytest_asyncio.fixture
-async def page(browser: BrowserContext, matrix_reports: Path) -> AsyncIterator[Page]:
-    """The matrix page opened from file://, failing the test on any script error."""
+@asynccontextmanager
+async def opened_page(browser: BrowserContext, path: Path) -> AsyncIterator[Page]:
+    """`path` opened from file://, failing the test on a script error or any network request."""
     opened = await browser.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     requests: list[str] = []
     opened.on("request", lambda request: requests.append(request.url))
-    await opened.goto((matrix_reports / "index.html").as_uri())
+    await opened.goto(path.as_uri())
     try:
         yield opened
     finally:
         await opened.close()
     assert errors == []
     assert [url for url in requests if not url.startswith("file:")] == []
+
+
+@pytest_asyncio.fixture
+async def page(browser: BrowserContext, matrix_reports: Path) -> AsyncIterator[Page]:
+    """The matrix page."""
+    async with opened_page(browser, matrix_reports / "index.html") as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")
@@ -281,15 +289,9 @@ def test_the_sweep_keeps_the_matrix_section(matrix_reports: Path, sweep_reports:
 
 @pytest_asyncio.fixture
 async def sweep_page(browser: BrowserContext, sweep_reports: Path) -> AsyncIterator[Page]:
-    opened = await browser.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    await opened.goto((sweep_reports / "index.html").as_uri())
-    try:
+    """The page after the matrix and two sweeps."""
+    async with opened_page(browser, sweep_reports / "index.html") as opened:
         yield opened
-    finally:
-        await opened.close()
-    assert errors == []
 
 
 ROW_JS = """(factory) => Array.from(document.querySelectorAll("#section-sweep tbody tr"))

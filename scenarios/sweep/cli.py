@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.redaction import redact
@@ -21,8 +22,10 @@ from scenarios.sweep.report import write_reports
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, RequestSweep, SweepResult, sweep
 from scenarios.sweep.verdicts import Outcome
 
+_Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+
+def add_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     """The `sweep` subcommand; checks its own arguments so each mistake is one line."""
     parser = commands.add_parser(
         "sweep",

@@ -174,6 +174,24 @@ def test_a_usage_error_exits_2_with_one_line(arguments, message, capsys) -> None
     assert message in line
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--max-boundaries", "many"], "argument --max-boundaries: invalid int value: 'many'"),
+        (["--app-factory", "a:b", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--reports"], "argument --reports: expected one argument"),
+    ],
+)
+def test_a_mistake_argparse_catches_is_one_line_too(arguments, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", *arguments])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert message in line
+
+
 def test_the_module_is_imported_from_the_current_folder_as_uvicorn_does(tmp_path: Path) -> None:
     (tmp_path / "myapp.py").write_text(
         "from tests.sweep.small_apps import clean_orders as build\n", encoding="utf-8"

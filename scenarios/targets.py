@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import cast
 
 from scenarios.adapter import TargetFactory
 from scenarios.inputs import scenarios_table
+from scenarios.loading import NotLoadable, load_attribute
 
 
 class TargetNotFound(LookupError):
@@ -22,21 +22,10 @@ def configured_target(pyproject: Path = Path("pyproject.toml")) -> str | None:
 
 
 def load_target(spec: str) -> TargetFactory:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise TargetNotFound(f"target {spec!r} must look like 'package.module:attribute'")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise TargetNotFound(
-            f"cannot import {module_name!r} for target {spec!r}: {error}"
-        ) from error
-    except ValueError as error:  # a malformed expected_outcomes.toml read at import, and such
-        raise TargetNotFound(f"cannot load target {spec!r}: {error}") from error
-    try:
-        factory = getattr(module, attribute)
-    except AttributeError:
-        raise TargetNotFound(f"{module_name!r} has no attribute {attribute!r}") from None
+        factory = load_attribute(spec)
+    except NotLoadable as error:
+        raise TargetNotFound(f"target {spec!r}: {error}") from None
     for needed in ("open", "wirings", "expected_outcome", "name"):
         if not hasattr(factory, needed):
             raise TargetNotFound(f"target {spec!r} has no {needed!r}: is it a TargetFactory?")

@@ -74,7 +74,10 @@
       else if (event.key === "End") target = cells[cells.length - 1];
       else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         var next = rows[r + (event.key === "ArrowDown" ? 1 : -1)];
-        if (next) target = visibleButtons(next)[c];
+        if (next) {
+          var below = visibleButtons(next);  // rows of a `rows` section differ in length
+          target = below[Math.min(c, below.length - 1)];
+        }
       } else return;
       event.preventDefault();
       moveTo(button, target);
@@ -149,12 +152,14 @@
     var cell = data.sections[+button.dataset.section].cells[+button.dataset.case];
     document.querySelectorAll("td.selected").forEach(function (td) { td.classList.remove("selected"); });
     button.parentNode.classList.add("selected");
-    title.textContent = cell.row + " | " + cell.wiring + " | " + cell.db + ": " + cell.outcome;
+    title.textContent = cell.row + " | " + cell.wiring + " | " + cell.db +
+      (cell.step ? " | " + cell.step : "") + ": " + cell.outcome;
     body.textContent = "";
     body.appendChild(facts(cell));
     if (cell.timeline) body.appendChild(drawTimeline(cell));
     else body.appendChild(el("p", "no-timeline", cell.outcome === "ok"
       ? "Every expectation held; timelines are kept for cells that are not ok."
+      : cell.step ? "The sweep records the boundaries, not session lanes: see the detail above."
       : "No timeline was recorded for this case (it sent no request through the recorder)."));
     panel.hidden = false;
     panel.dataset.case = button.dataset.case;

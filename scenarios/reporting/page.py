@@ -32,7 +32,8 @@ class GridCell:
     """One case: a row of the grid (a scenario, a request) under one column (`wiring`, `db`).
 
     `outcome` picks the colour (`ok`, `lost_write`, `fk_violation`, ...; any other word gets a
-    neutral one); `verdict` `unexpected` puts a mark on the cell."""
+    neutral one); `verdict` `unexpected` puts a mark on the cell. `step` names the cell's place
+    in a `rows` section (a sweep's boundary, `3S`), where each row lists its own cells in order."""
 
     row: str
     wiring: str
@@ -44,6 +45,7 @@ class GridCell:
     guard: str = ""  # the session guard's one line for the case
     responses: tuple[str, ...] = ()
     timeline: Timeline | None = None
+    step: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class GridCell:
             "guard": self.guard,
             "responses": list(self.responses),
             "timeline": self.timeline.as_dict() if self.timeline else None,
+            "step": self.step,
         }
 
     @classmethod
@@ -73,19 +76,22 @@ class GridCell:
             guard=str(data.get("guard", "")),
             responses=tuple(str(r) for r in data.get("responses", ())),
             timeline=Timeline.from_dict(timeline) if timeline else None,
+            step=str(data.get("step", "")),
         )
 
 
 @dataclass(frozen=True)
 class Section:
     """One door's part of the page: `name` (`matrix`, `sweep`, `guard`) replaces the section of
-    that name already on the page."""
+    that name already on the page. `layout` `grid` draws rows x (wiring, db) columns; `rows`
+    draws each row's cells in their order (the sweep: a request's boundaries)."""
 
     name: str
     title: str
     cells: tuple[GridCell, ...]
     summary: str = ""
     notes: tuple[str, ...] = ()
+    layout: str = "grid"
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -96,6 +102,7 @@ class Section:
             "title": self.title,
             "summary": self.summary,
             "notes": list(self.notes),
+            "layout": self.layout,
             "generated_at": self.generated_at,
             "cells": [cell.as_dict() for cell in self.cells],
         }
@@ -108,6 +115,7 @@ class Section:
             cells=tuple(GridCell.from_dict(c) for c in data.get("cells", ())),
             summary=str(data.get("summary", "")),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            layout=str(data.get("layout", "grid")),
             generated_at=str(data.get("generated_at", "")),
         )
 

@@ -5,18 +5,16 @@ at the start of a 2xx response when asked (the client then gets no 2xx)."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import io
 import json
-import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from scenarios.loading import NotLoadable, load_attribute
 from scenarios.sweep.recorder import RECORDER, SweepFault
 
 AppFactory = Callable[[str], Any]
@@ -73,26 +71,13 @@ class Answer:
 
 def load_factory(spec: str) -> AppFactory:
     """`MODULE:FUNC`, with the current folder importable first, as uvicorn does."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise UsageError(f"--app-factory {spec!r}: expected MODULE:FUNC")
-    cwd = str(Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise UsageError(
-            f"--app-factory {spec!r}: cannot import {module_name!r} ({error})"
-        ) from None
-    factory: Any = module
-    for part in attribute.split("."):
-        factory = getattr(factory, part, None)
-        if factory is None:
-            raise UsageError(f"--app-factory {spec!r}: {module_name!r} has no {attribute!r}")
+        factory = load_attribute(spec, "MODULE:FUNC")
+    except NotLoadable as error:
+        raise UsageError(f"--app-factory {spec!r}: {error}") from None
     if not callable(factory):
-        raise UsageError(f"--app-factory {spec!r}: {attribute!r} is not callable")
-    return factory  # type: ignore[no-any-return]
+        raise UsageError(f"--app-factory {spec!r}: {spec.partition(':')[2]!r} is not callable")
+    return factory
 
 
 def is_asgi(app: Any) -> bool:

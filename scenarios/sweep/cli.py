@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from scenarios.databases import KINDS, PostgresUnavailable
+from scenarios.redaction import redact
 from scenarios.sweep.app import SweepRequest, UsageError, load_factory
 from scenarios.sweep.report import write_reports
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, RequestSweep, SweepResult, sweep
 from scenarios.sweep.verdicts import Outcome
 
-_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+_Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
 
-def redact(line: str) -> str:
-    return _PASSWORD.sub(r"\1***@", line)
-
-
-def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
+def add_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     """The `sweep` subcommand; checks its own arguments so each mistake is one line."""
     parser = commands.add_parser(
         "sweep",
@@ -65,9 +61,10 @@ def _usage(message: str) -> int:
 
 
 def _summary(request: RequestSweep) -> str:
+    """One line for a request, passwords masked (the CLI prints it, the marker fails with it)."""
     name = request.request.describe()
     if request.atomic:
-        return f"atomic     {name}: {len(request.boundaries)} boundaries, all ok"
+        return redact(f"atomic     {name}: {len(request.boundaries)} boundaries, all ok")
     parts = []
     if request.first.outcome is not Outcome.OK:
         parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:160]})")
@@ -81,7 +78,7 @@ def _summary(request: RequestSweep) -> str:
             parts.append(f"{outcome} at {', '.join(where)}")
     if request.stopped:
         parts.append(request.stopped)
-    return f"NOT atomic {name}: " + "; ".join(parts)
+    return redact(f"NOT atomic {name}: " + "; ".join(parts))
 
 
 def run_sweep(args: argparse.Namespace) -> int:
@@ -116,7 +113,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     for request in result.requests:
-        print(redact(_summary(request)))
+        print(_summary(request))
         if request.sampled:
             print(f"  sampled: {len(request.boundaries)} of {len(request.timeline)} boundaries run")
     print(f"{result.runs} runs in {result.duration_s:.1f} s on {result.db}")

@@ -8,6 +8,9 @@ and fails the test when a request is not atomic at every boundary.
 
     @pytest.mark.atomicity_sweep("myapp.factories:app", "POST /orders {}", db="postgresql")
     def test_orders(): ...
+
+Each sweep joins `sweep.json`, `sweep.md` and the `sweep` section of `index.html` in the folder
+`--sweep-reports DIR` names (default `reports`, beside what `nox` writes), as the CLI does.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scenarios.sweep.app import AppFactory, SweepRequest, load_factory
 from scenarios.sweep.cli import _summary
+from scenarios.sweep.report import write_reports
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
 
 MARKER = "atomicity_sweep"
+REPORTS_OPTION = "--sweep-reports"
 
 SweepCall = Callable[..., SweepResult]
 
@@ -54,6 +60,28 @@ def run_sweep_blocking(
         return pool.submit(work).result()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("atomicity sweep").addoption(
+        REPORTS_OPTION,
+        default="reports",
+        metavar="DIR",
+        help="where the atomicity_sweep fixture and marker write sweep.json, sweep.md and "
+        "their section of index.html (default: reports)",
+    )
+
+
+def _reporting(config: pytest.Config) -> SweepCall:
+    """`run_sweep_blocking`, then the result joins the reports folder."""
+    folder = Path(str(config.getoption(REPORTS_OPTION)))
+
+    def run(*args: Any, **options: Any) -> SweepResult:
+        result = run_sweep_blocking(*args, **options)
+        write_reports(result, folder)
+        return result
+
+    return run
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -63,9 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def atomicity_sweep() -> SweepCall:
-    """`atomicity_sweep(factory, *requests, db="sqlite") -> SweepResult`."""
-    return run_sweep_blocking
+def atomicity_sweep(pytestconfig: pytest.Config) -> SweepCall:
+    """`atomicity_sweep(factory, *requests, db="sqlite") -> SweepResult`, also reported."""
+    return _reporting(pytestconfig)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -78,7 +106,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if not marker.args:
         pytest.fail(f"@pytest.mark.{MARKER} needs an app factory and at least one request")
     options: dict[str, Any] = dict(marker.kwargs)
-    swept = run_sweep_blocking(*marker.args, **options)
+    swept = _reporting(item.config)(*marker.args, **options)
     if not swept.atomic:
         pytest.fail(explain(swept), pytrace=False)
     return result

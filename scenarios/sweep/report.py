@@ -1,6 +1,7 @@
-"""How the sweep speaks: `sweep.json` (plain data, documented in reports/README.md) and
-`sweep.md` (per request, one row of boundaries marked by result), merged with the sweeps of
-other app factories and databases already in the folder, so one file holds the whole picture."""
+"""How the sweep speaks: `sweep.json` (plain data, documented in reports/README.md),
+`sweep.md` (per request, one row of boundaries marked by result) and the `sweep` section of
+`index.html` (the same rows, coloured and labelled), merged with the sweeps of other app
+factories and databases already in the folder, so one file holds the whole picture."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scenarios.redaction import redact_tree
+from scenarios.reporting import GridCell, Section, write_index
 from scenarios.sweep.runner import BoundaryResult, RequestSweep, SweepResult
 from scenarios.sweep.snapshot import Change
 from scenarios.sweep.verdicts import Outcome
@@ -24,6 +27,7 @@ MARK = {
     Outcome.NOT_REACHED: "⬜ ?",
 }
 KIND_LETTER = {"statement": "S", "commit": "C", "response": "R"}
+KIND_PLACE = {"statement": "before", "commit": "at", "response": "at the start of"}
 
 
 def _change(change: Change) -> dict[str, Any]:
@@ -110,6 +114,8 @@ def write_reports(result: SweepResult, folder: Path) -> list[Path]:
     ]
     sweeps.append(current)
     sweeps.sort(key=lambda s: (s["app_factory"], s["db"]))
+    # An error's text can carry a URL: every string is masked before any of it is written.
+    sweeps = redact_tree(sweeps)
     document = {
         "format": FORMAT_VERSION,
         "atomic": all(s.get("atomic") for s in sweeps),
@@ -117,7 +123,68 @@ def write_reports(result: SweepResult, folder: Path) -> list[Path]:
     }
     json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     md_path.write_text(to_markdown(sweeps), encoding="utf-8")
-    return [json_path, md_path]
+    return [json_path, md_path, write_index(folder, to_section(sweeps))]
+
+
+def _request_cells(sweep: dict[str, Any], request: dict[str, Any]) -> list[GridCell]:
+    """The run with no fault, then one cell per boundary run, in order."""
+    asked = request["request"]
+    row = f"{asked['method']} {asked['path']}" + (
+        "" if asked["body"] is None else " " + json.dumps(asked["body"])
+    )
+
+    def cell(step: str, run: dict[str, Any], detail: str) -> GridCell:
+        return GridCell(
+            row=row,
+            wiring=sweep["app_factory"],
+            db=sweep["db"],
+            outcome=run["outcome"],
+            detail=detail,
+            responses=(f"HTTP {run['status']}",),
+            step=step,
+        )
+
+    first = request["first_run"]
+    cells = [cell("no fault", first, f"no fault injected: {first['detail']}")]
+    for b in request["boundaries"]:
+        struck = f" (it met {b['struck_sql']})" if b.get("struck_sql") else ""
+        where = f"fault {KIND_PLACE[b['kind']]} {b['sql']}{struck}"
+        cells.append(cell(f"{b['index']}{KIND_LETTER[b['kind']]}", b, f"{where}: {b['detail']}"))
+    return cells
+
+
+def to_section(sweeps: list[dict[str, Any]]) -> Section:
+    """The page's `sweep` section: per request, a row of its boundaries coloured by result."""
+    cells: list[GridCell] = []
+    notes: list[str] = []
+    requests = atomic = 0
+    for sweep in sweeps:
+        for request in sweep["requests"]:
+            cells += _request_cells(sweep, request)
+            requests += 1
+            atomic += bool(request["atomic"])
+            where = f"{sweep['app_factory']} on {sweep['db']}, {request['request']['method']} "
+            where += request["request"]["path"]
+            if request.get("stopped"):
+                notes.append(f"{where}: stopped, {request['stopped']}.")
+            if request["sampled"]:
+                notes.append(
+                    f"{where}: sampled, {request['boundaries_run']} of "
+                    f"{request['boundaries_total']} boundaries run (every commit and the "
+                    "response, statements evenly spaced)."
+                )
+    verdict = "PASSED" if requests and atomic == requests else "FAILED"
+    return Section(
+        name="sweep",
+        title="Atomicity sweep: a fault at every boundary of each request",
+        cells=tuple(cells),
+        summary=(
+            f"{verdict}: {atomic} of {requests} request(s) atomic at every boundary, "
+            f"across {len(sweeps)} sweep(s) (app factory x database)."
+        ),
+        notes=tuple(notes),
+        layout="rows",
+    )
 
 
 def to_markdown(sweeps: list[dict[str, Any]]) -> str:

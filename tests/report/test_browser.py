@@ -1,6 +1,7 @@
 """The page in a real browser (headless Chromium through Playwright): one coloured cell per
 case, a two_sessions cell opening its timeline with the error on the right lane, the keyboard,
-the filters and print. Screenshots go to reports/ for a person to look at.
+the filters and print; and the sweep's section beside the matrix's, from a real sweep run.
+Screenshots go to reports/ for a person to look at.
 
 The browser is Debian's `chromium` (installed by .ci/run), never one Playwright downloads.
 Without it the tests skip with the reason, except under CI (`CI` set), where they fail.
@@ -8,10 +9,14 @@ Without it the tests skip with the reason, except under CI (`CI` set), where the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +24,9 @@ import pytest
 import pytest_asyncio
 
 from scenarios.matrix import MatrixRun
+from scenarios.reporting import read_sections
 from tests.guard.conftest import second_session_site
+from tests.sweep.small_apps import ORDER
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -84,21 +91,28 @@ async def browser() -> AsyncIterator[BrowserContext]:
                 await context.close()
 
 
-@pytest_asyncio.fixture
-async def page(browser: BrowserContext, matrix_reports: Path) -> AsyncIterator[Page]:
-    """The matrix page opened from file://, failing the test on any script error."""
+@asynccontextmanager
+async def opened_page(browser: BrowserContext, path: Path) -> AsyncIterator[Page]:
+    """`path` opened from file://, failing the test on a script error or any network request."""
     opened = await browser.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     requests: list[str] = []
     opened.on("request", lambda request: requests.append(request.url))
-    await opened.goto((matrix_reports / "index.html").as_uri())
+    await opened.goto(path.as_uri())
     try:
         yield opened
     finally:
         await opened.close()
     assert errors == []
     assert [url for url in requests if not url.startswith("file:")] == []
+
+
+@pytest_asyncio.fixture
+async def page(browser: BrowserContext, matrix_reports: Path) -> AsyncIterator[Page]:
+    """The matrix page."""
+    async with opened_page(browser, matrix_reports / "index.html") as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")
@@ -237,6 +251,129 @@ async def test_the_page_prints(page: Page, tmp_path: Path) -> None:
     assert await page.locator("#timeline").is_visible()
     pdf = tmp_path / "index.pdf"
     await page.pdf(path=str(pdf), landscape=True, print_background=True)
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+SWEEP_TIMEOUT_S = 300  # a sweep of a five-statement request takes seconds; never hang
+
+
+@pytest.fixture(scope="session")
+def sweep_reports(
+    matrix_reports: Path, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Path:
+    """A folder where the matrix wrote its page, then `python -m scenarios sweep` ran twice
+    (a clean app, then its twin whose line repository commits on its own), as a team would."""
+    folder = tmp_path_factory.mktemp("sweep-reports")
+    shutil.copy(matrix_reports / "index.html", folder / "index.html")
+    for factory, status in (("clean_orders", 0), ("line_repository_commits", 1)):
+        done = subprocess.run(
+            [sys.executable, "-m", "scenarios", "sweep", "--app-factory",
+             f"tests.sweep.small_apps:{factory}", "--db", "sqlite", "--request", ORDER,
+             "--reports", str(folder)],
+            cwd=pytestconfig.rootpath, capture_output=True, text=True, timeout=SWEEP_TIMEOUT_S,
+        )  # fmt: skip
+        assert done.returncode == status, done.stdout + done.stderr
+    return folder
+
+
+def test_the_sweep_keeps_the_matrix_section(matrix_reports: Path, sweep_reports: Path) -> None:
+    (matrix,) = read_sections(matrix_reports / "index.html")
+    kept, sweep = read_sections(sweep_reports / "index.html")
+    assert (kept.name, sweep.name) == ("matrix", "sweep")
+    assert kept.as_dict() == matrix.as_dict()
+    assert {cell.wiring.rsplit(":")[1] for cell in sweep.cells} == {
+        "clean_orders",
+        "line_repository_commits",
+    }
+
+
+@pytest_asyncio.fixture
+async def sweep_page(browser: BrowserContext, sweep_reports: Path) -> AsyncIterator[Page]:
+    """The page after the matrix and two sweeps."""
+    async with opened_page(browser, sweep_reports / "index.html") as opened:
+        yield opened
+
+
+ROW_JS = """(factory) => Array.from(document.querySelectorAll("#section-sweep tbody tr"))
+    .filter(tr => tr.querySelector("th").textContent.includes(factory))
+    .map(tr => Array.from(tr.querySelectorAll("td.cell")).map(td => ({
+        step: td.querySelector(".step").textContent, outcome: td.dataset.outcome,
+        classes: Array.from(td.classList), label: td.querySelector(".label").textContent,
+        colour: getComputedStyle(td).backgroundColor})))"""
+
+
+async def sweep_row(page: Page, factory: str) -> list[dict[str, Any]]:
+    (row,) = await page.evaluate(ROW_JS, factory)
+    cells: list[dict[str, Any]] = row
+    return cells
+
+
+async def test_a_sweep_row_colours_and_labels_each_boundary(
+    sweep_page: Page, sweep_reports: Path, matrix_cells: list[dict[str, Any]], screenshots: Path
+) -> None:
+    document = json.loads((sweep_reports / "sweep.json").read_text())
+    swept = {s["app_factory"].rsplit(":")[1]: s["requests"][0] for s in document["sweeps"]}
+    letter = {"statement": "S", "commit": "C", "response": "R"}
+    for factory, request in swept.items():
+        row = await sweep_row(sweep_page, factory)
+        expected = [("no fault", request["first_run"]["outcome"])] + [
+            (f"{b['index']}{letter[b['kind']]}", b["outcome"]) for b in request["boundaries"]
+        ]
+        assert [(c["step"], c["outcome"]) for c in row] == expected
+        for cell in row:
+            assert f"outcome-{cell['outcome']}" in cell["classes"]
+            assert cell["label"] == cell["outcome"]  # a text label, not colour alone
+    twin = await sweep_row(sweep_page, "line_repository_commits")
+    partial = [c for c in twin if c["outcome"] == "partial_commit"]
+    assert [c["step"] for c in partial] == ["4S", "5C"]
+    legend_colour = await sweep_page.evaluate(
+        """() => getComputedStyle(document.querySelector(
+            "#section-sweep .legend .outcome-partial_commit")).backgroundColor"""
+    )
+    assert {c["colour"] for c in partial} == {legend_colour}
+    assert legend_colour not in {c["colour"] for c in twin if c["outcome"] == "ok"}
+    matrix = sweep_page.locator("#section-matrix td.cell:not(.empty)")
+    assert await matrix.count() == len(matrix_cells)  # the matrix's grid is still whole
+    await sweep_page.locator("#section-sweep").screenshot(
+        path=str(screenshots / "report-sweep.png")
+    )
+
+
+async def test_the_keyboard_reaches_a_partial_commit_and_opens_its_detail(
+    sweep_page: Page,
+) -> None:
+    section = sweep_page.locator("#section-sweep")
+    stop = section.locator("button.cell-button[tabindex='0']")
+    assert await stop.count() == 1  # one tab stop for the sweep's rows
+    await stop.focus()
+    await sweep_page.keyboard.press("ArrowDown")  # the second row: the buggy twin
+    for _ in range(4):  # no fault, 1S, 2S, 3C, then 4S
+        await sweep_page.keyboard.press("ArrowRight")
+    focused = await sweep_page.evaluate(
+        """() => { const td = document.activeElement.closest("td");
+        return [td.parentElement.querySelector("th").textContent, td.dataset.outcome,
+                td.querySelector(".step").textContent]; }"""
+    )
+    assert "line_repository_commits" in focused[0]
+    assert focused[1:] == ["partial_commit", "4S"]
+    await sweep_page.keyboard.press("Enter")
+    panel = sweep_page.locator("#timeline")
+    await panel.wait_for(state="visible")
+    assert (await sweep_page.locator("#timeline-title").inner_text()).endswith("4S: partial_commit")
+    assert "order_lines" in await panel.locator(".timeline-facts").inner_text()
+    await sweep_page.keyboard.press("Escape")
+    await panel.wait_for(state="hidden")
+
+
+async def test_the_sweep_section_prints_in_colour(sweep_page: Page, tmp_path: Path) -> None:
+    await sweep_page.emulate_media(media="print")
+    assert await sweep_page.locator("#section-sweep .filters").is_hidden()
+    cell = sweep_page.locator("#section-sweep td.outcome-partial_commit").first
+    assert await cell.is_visible()
+    colour = await cell.evaluate("td => getComputedStyle(td).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    pdf = tmp_path / "sweep.pdf"
+    await sweep_page.pdf(path=str(pdf), landscape=True, print_background=True)
     assert pdf.read_bytes().startswith(b"%PDF")
 
 

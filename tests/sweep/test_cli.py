@@ -13,26 +13,20 @@ from sqlalchemy.engine import make_url
 from examples import sweep_factories
 from scenarios.cli import main
 from scenarios.databases import postgres_required, postgres_server_url
-from scenarios.sweep.cli import redact
+from scenarios.reporting import read_sections
 from tests.sweep.small_apps import ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def sweep_small_app(factory: str, *options: str, db: str = "sqlite", request: str = ORDER) -> int:
+    """`python -m scenarios sweep` in-process on an app of tests/sweep/small_apps.py."""
+    app = f"tests.sweep.small_apps:{factory}"
+    return main(["sweep", "--app-factory", app, "--db", db, "--request", request, *options])
+
+
 def test_an_atomic_app_exits_0_and_writes_both_reports(tmp_path: Path, capsys) -> None:
-    status = main(
-        [
-            "sweep",
-            "--app-factory",
-            "tests.sweep.small_apps:clean_orders",
-            "--db",
-            "sqlite",
-            "--request",
-            ORDER,
-            "--reports",
-            str(tmp_path),
-        ]
-    )
+    status = sweep_small_app("clean_orders", "--reports", str(tmp_path))
     out = capsys.readouterr().out
     assert status == 0, out
     assert "atomic     POST /orders" in out
@@ -44,16 +38,18 @@ def test_an_atomic_app_exits_0_and_writes_both_reports(tmp_path: Path, capsys) -
     assert [b["outcome"] for b in request["boundaries"]] == ["ok"] * 5
     assert request["boundaries_total"] == request["boundaries_run"] == 5
     assert "| 1S | 2S | 3S | 4C | 5R |" in (tmp_path / "sweep.md").read_text()
+    (section,) = read_sections(tmp_path / "index.html")
+    assert [(c.step, c.outcome) for c in section.cells] == [("no fault", "ok")] + [
+        (step, "ok") for step in ("1S", "2S", "3S", "4C", "5R")
+    ]
 
 
 def test_a_partial_commit_exits_1_and_joins_the_earlier_sweeps_in_the_reports(
     tmp_path: Path, capsys
 ) -> None:
-    common = ["--db", "sqlite", "--request", ORDER, "--reports", str(tmp_path)]
-    assert main(["sweep", "--app-factory", "tests.sweep.small_apps:clean_orders", *common]) == 0
-    status = main(
-        ["sweep", "--app-factory", "tests.sweep.small_apps:line_repository_commits", *common]
-    )
+    common = ["--reports", str(tmp_path)]
+    assert sweep_small_app("clean_orders", *common) == 0
+    status = sweep_small_app("line_repository_commits", *common)
     out = capsys.readouterr().out
     assert status == 1
     assert "NOT atomic POST /orders" in out
@@ -121,7 +117,7 @@ def test_the_cap_samples_the_boundaries_and_says_so(tmp_path: Path, capsys) -> N
         ),
         (
             ["--app-factory", "tests.sweep.small_apps", "--db", "sqlite", "--request", "GET /"],
-            "expected MODULE:FUNC",
+            "must look like MODULE:FUNC",
         ),
         (
             [
@@ -178,6 +174,24 @@ def test_a_usage_error_exits_2_with_one_line(arguments, message, capsys) -> None
     assert message in line
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--max-boundaries", "many"], "argument --max-boundaries: invalid int value: 'many'"),
+        (["--app-factory", "a:b", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--reports"], "argument --reports: expected one argument"),
+    ],
+)
+def test_a_mistake_argparse_catches_is_one_line_too(arguments, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", *arguments])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert message in line
+
+
 def test_the_module_is_imported_from_the_current_folder_as_uvicorn_does(tmp_path: Path) -> None:
     (tmp_path / "myapp.py").write_text(
         "from tests.sweep.small_apps import clean_orders as build\n", encoding="utf-8"
@@ -207,23 +221,21 @@ def test_the_module_is_imported_from_the_current_folder_as_uvicorn_does(tmp_path
     assert (tmp_path / "reports" / "sweep.json").is_file()
 
 
-def test_a_password_in_a_printed_line_is_masked() -> None:
-    line = "cannot reach postgresql+asyncpg://me:s3cret@db:5432/postgres"
-    assert redact(line) == "cannot reach postgresql+asyncpg://me:***@db:5432/postgres"
+def test_a_password_in_a_request_is_masked_in_every_line_and_report(tmp_path: Path, capsys) -> None:
+    order = 'POST /orders {"customer": "pg://me:s3cret@db", "skus": ["tea"]}'
+    reports_option = ["--reports", str(tmp_path)]
+    assert sweep_small_app("clean_orders", *reports_option, request=order) == 0
+    assert sweep_small_app("swallowing_orders", *reports_option, request=order) == 1
+    captured = capsys.readouterr()
+    reports = [(tmp_path / name).read_text() for name in ("sweep.json", "sweep.md", "index.html")]
+    assert "s3cret" not in captured.err
+    for text in [captured.out, *reports]:
+        assert "s3cret" not in text
+        assert "pg://me:***@db" in text
 
 
 def test_a_factory_that_raises_exits_2_with_one_line(capsys) -> None:
-    status = main(
-        [
-            "sweep",
-            "--app-factory",
-            "tests.sweep.small_apps:broken_factory",
-            "--db",
-            "sqlite",
-            "--request",
-            ORDER,
-        ]
-    )
+    status = sweep_small_app("broken_factory")
     assert status == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line == (
@@ -237,19 +249,7 @@ def test_a_reports_folder_that_cannot_be_written_exits_2_with_one_line(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
-    status = main(
-        [
-            "sweep",
-            "--app-factory",
-            "tests.sweep.small_apps:clean_orders",
-            "--db",
-            "sqlite",
-            "--request",
-            ORDER,
-            "--reports",
-            str(blocker),
-        ]
-    )
+    status = sweep_small_app("clean_orders", "--reports", str(blocker))
     assert status == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: --reports '{blocker}': cannot write the reports")
@@ -259,17 +259,7 @@ def test_an_unreachable_postgres_is_one_line_with_the_password_masked(
     monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setenv("HARNESS_PG_URL", "postgresql+asyncpg://me:s3cret@127.0.0.1:1/postgres")
-    status = main(
-        [
-            "sweep",
-            "--app-factory",
-            "tests.sweep.small_apps:clean_orders",
-            "--db",
-            "postgresql",
-            "--request",
-            ORDER,
-        ]
-    )
+    status = sweep_small_app("clean_orders", db="postgresql")
     assert status == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: cannot reach PostgreSQL at postgresql+asyncpg://me:***@")
@@ -287,19 +277,7 @@ def test_the_password_of_the_server_never_reaches_output_or_reports(
     monkeypatch.setenv(
         "HARNESS_PG_URL", server.set(password="s3cret").render_as_string(hide_password=False)
     )
-    status = main(
-        [
-            "sweep",
-            "--app-factory",
-            "tests.sweep.small_apps:clean_orders",
-            "--db",
-            "postgresql",
-            "--request",
-            ORDER,
-            "--reports",
-            str(tmp_path),
-        ]
-    )
+    status = sweep_small_app("clean_orders", "--reports", str(tmp_path), db="postgresql")
     captured = capsys.readouterr()
     if status == 2 and "cannot reach PostgreSQL" in captured.err:
         if postgres_required():

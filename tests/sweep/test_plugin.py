@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scenarios.reporting import read_sections
+
 TEST_FILE = """
 import pytest
 
@@ -35,3 +37,18 @@ def test_the_marker_fails_a_test_whose_request_is_not_atomic(pytester: pytest.Py
             "*NOT atomic POST /orders*partial_commit at 4S, 5C*",
         ]
     )
+
+
+def test_each_sweep_joins_the_reports_folder_the_option_names(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_orders=TEST_FILE)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "--sweep-reports", "out"
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    (section,) = read_sections(pytester.path / "out" / "index.html")
+    assert section.name == "sweep"
+    rows = {(cell.wiring.rsplit(":")[1], cell.step): cell.outcome for cell in section.cells}
+    assert rows[("clean_orders", "no fault")] == "ok"
+    assert rows[("line_repository_commits", "4S")] == "partial_commit"
+    assert rows[("swallowing_orders", "1S")] == "lost_write"
+    assert (pytester.path / "out" / "sweep.json").is_file()

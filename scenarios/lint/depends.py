@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from scenarios.lint.findings import Finding
 from scenarios.lint.resolve import Project, Scope, chain, default_of, parameters
+from scenarios.lint.roots import mentions
 from scenarios.lint.source import Function, Module
 from scenarios.lint.values import What
 
@@ -46,15 +47,18 @@ def _use_cache(call: ast.Call) -> bool:
     return True
 
 
-def _from_annotation(scope: Scope, node: ast.expr | None, depth: int = 0) -> list[ast.Call]:
-    """`Annotated[T, Depends(f)]`, also through an alias (`SessionDep`, `type SessionDep`)."""
+def _from_annotation(
+    scope: Scope, node: ast.expr | None, depth: int = 0
+) -> list[tuple[ast.Call, Scope]]:
+    """`Annotated[T, Depends(f)]`, also through an alias (`SessionDep`, `type SessionDep`),
+    with the scope its names resolve in."""
     if node is None or depth > 6:
         return []
     if isinstance(node, ast.Subscript):
         head = chain(node.value)
         if head and head[-1] == "Annotated" and isinstance(node.slice, ast.Tuple):
             calls = [c for e in node.slice.elts[1:] for c in _marker_calls(e)]
-            return [_with_default(c, node.slice.elts[0]) for c in calls]
+            return [(_with_default(c, node.slice.elts[0]), scope) for c in calls]
         return []
     if isinstance(node, ast.Name):
         defined = scope.project.definition(scope.module.name, node.id)
@@ -78,9 +82,7 @@ def dependencies(scope: Scope, function: Function) -> list[Dependency]:
         default = default_of(function, argument)
         if default is not None:
             calls += [(c, scope) for c in _marker_calls(default)]
-        if argument.annotation is not None:
-            for call in _from_annotation(scope, argument.annotation):
-                calls.append((call, scope))
+        calls += _from_annotation(scope, argument.annotation)
         for call, where in calls:
             if call.args:
                 found.append(Dependency(call.args[0], _use_cache(call), argument.lineno, where))
@@ -157,6 +159,8 @@ class Tree:
 
 def route_findings(project: Project, module: Module) -> list[Finding]:
     findings: list[Finding] = []
+    if not mentions(module, *(f".{method}(" for method in ROUTE_METHODS)):
+        return findings
     for node in ast.walk(module.tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not is_route(node):
             continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,7 @@ SESSION_TYPES = frozenset({"Session", "AsyncSession"})
 LIBRARIES = ("sqlalchemy", "sqlmodel")
 TYPING_WRAPPERS = frozenset({"Annotated", "Optional", "Final", "ClassVar", "Required"})
 OPENED = frozenset({What.MAKER, What.SESSION_TYPE, What.OPENER})
+ATTRIBUTE_ASSIGNMENT = re.compile(r"\w\.\w+\.\w+\s*(:[^=]*)?=[^=]")
 OPENED_AT = "opened at"  # in the origin of a session the code opened itself
 
 
@@ -95,17 +97,26 @@ def default_of(function: Function | ast.Lambda, argument: ast.arg) -> ast.expr |
     return None
 
 
-def _assignments(tree: ast.AST) -> Iterator[tuple[Function | None, ast.Assign | ast.AnnAssign]]:
-    def walk(
-        node: ast.AST, function: Function | None
-    ) -> Iterator[tuple[Function | None, ast.Assign | ast.AnnAssign]]:
+def _attribute_assignments(
+    tree: ast.AST,
+) -> Iterator[tuple[Function | None, ast.Assign | ast.AnnAssign]]:
+    """`a.b.c = value` statements (three names or more), with the function they are in."""
+    stack: list[tuple[ast.AST, Function | None]] = [(tree, None)]
+    while stack:
+        node, function = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.Assign | ast.AnnAssign):
-                yield function, child
-            inner = child if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
-            yield from walk(child, inner)
-
-    return walk(tree, None)
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                if any(
+                    isinstance(t, ast.Attribute) and isinstance(t.value, ast.Attribute)
+                    for t in targets
+                ):
+                    yield function, child
+            elif not isinstance(child, ast.expr):
+                inner = (
+                    child if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+                )
+                stack.append((child, inner))
 
 
 class Project:
@@ -416,7 +427,9 @@ class Project:
             return self._attribute_paths
         self._attribute_paths = {}
         for module in [m for m in self.modules.values() if m is not None]:
-            for function, node in _assignments(module.tree):
+            if not any(ATTRIBUTE_ASSIGNMENT.search(line) for line in module.lines):
+                continue
+            for function, node in _attribute_assignments(module.tree):
                 if node.value is None or not isinstance(node.value, ast.Name | ast.Call):
                     continue
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:

@@ -41,10 +41,17 @@ ENTRY_DECORATORS = (
 UNIT_OF_WORK_METHODS = frozenset({"__enter__", "__aenter__"})
 
 
+def mentions(module: Module, *words: str) -> bool:
+    """A cheap look at the text before a walk of the tree."""
+    return any(word in line for line in module.lines for word in words)
+
+
 def dependencies_used(project: Project, modules: list[Module]) -> set[tuple[str, str]]:
     """Every project function named in `Depends(f)` / `Security(f)` / `Provide(f)`."""
     found: set[tuple[str, str]] = set()
     for module in modules:
+        if not mentions(module, *DEPENDENCY_MARKERS):
+            continue
         scope = Scope(project, module)
         for node in ast.walk(module.tree):
             if not (isinstance(node, ast.Call) and node.args):
@@ -61,6 +68,8 @@ def dependencies_used(project: Project, modules: list[Module]) -> set[tuple[str,
 def event_listeners(module: Module) -> set[str]:
     """Names passed to `event.listen(target, "name", function)` in this module."""
     found: set[str] = set()
+    if not mentions(module, "listen("):
+        return found
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Call) and len(node.args) >= 3:
             head = chain(node.func)
@@ -179,11 +188,19 @@ def session_in_hand(scope: Scope) -> str | None:
     return None
 
 
-def _held_session(project: Project, ref: tuple[str, str]) -> str | None:
+def _held_session(project: Project, ref: tuple[str, str], depth: int = 0) -> str | None:
+    """A session an instance of this class holds: an attribute given one, or an attribute
+    holding an object (a repository) that was given one."""
     module = project.module(ref[0])
-    if module is None or ref[1] not in module.classes:
+    if module is None or ref[1] not in module.classes or depth > 2:
         return None
-    for value in project.class_attributes(module, module.classes[ref[1]]).values():
+    attributes = project.class_attributes(module, module.classes[ref[1]])
+    for value in attributes.values():
         if value.what is What.SESSION and OPENED_AT not in value.origin:
             return value.origin
+    for name, value in attributes.items():
+        if value.what is What.INSTANCE and value.ref is not None and value.ref != ref:
+            held = _held_session(project, value.ref, depth + 1)
+            if held is not None:
+                return f"through `{name}`: {held}"
     return None

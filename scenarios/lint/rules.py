@@ -173,6 +173,13 @@ class ModuleRules(ast.NodeVisitor):
             return  # @provide_session's own wrapper
         if _own_helper(node, owner):
             return  # a class that opens its sessions through its own helper method owns them
+        role = function_role(
+            function, owner, self.module, self.context.dependencies, self.listeners
+        )
+        if role in ("an event handler", "middleware", "a unit of work opening its session"):
+            return
+        if sets_request_state(node, function):
+            return
         earlier = self.opened_in.setdefault(id(function), [])
         in_hand = session_in_hand(scope)
         if in_hand is None and self.open_withs:
@@ -181,11 +188,6 @@ class ModuleRules(ast.NodeVisitor):
             in_hand = f"it already opened one at line {earlier[0]}"
         if id(node) not in self.in_with:
             earlier.append(node.lineno)
-        role = function_role(
-            function, owner, self.module, self.context.dependencies, self.listeners
-        )
-        if role in ("an event handler", "middleware") or sets_request_state(node, function):
-            return
         if in_hand is not None:
             self._report(node, "SCN001", f"{what}, but {in_hand}")
             return

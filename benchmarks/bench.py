@@ -67,6 +67,7 @@ NO_HTTP = " (no HTTP)"
 NEIGHBOURS = {
     "guard_overhead": ("benchmarks.guard_overhead", "measure_guard_overhead"),
     "stateful_speed": ("benchmarks.stateful_speed", "measure_stateful_speed"),
+    "lint_speed": ("benchmarks.lint_speed", "measure_lint_speed"),
 }
 
 
@@ -364,6 +365,19 @@ def _stateful_speed(options: Options) -> dict[str, Any]:
     return {"source": ".".join(NEIGHBOURS["stateful_speed"]), "result": result}
 
 
+def _lint_speed(options: Options) -> dict[str, Any]:
+    """`measure_lint_speed(...)`: the static check's files a second; no database."""
+    found = _neighbour("lint_speed")
+    if found is None:
+        return _unavailable("lint_speed")
+    _module, measure = found
+    try:
+        result = measure(repeats=options.repeats, output=options.reports / "bench-lint.json")
+    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"source": ".".join(NEIGHBOURS["lint_speed"]), "result": result}
+
+
 # --- the whole run ---------------------------------------------------------------------------
 
 
@@ -419,6 +433,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "stateful_speed" not in options.skip:
         print("stateful_speed: " + ".".join(NEIGHBOURS["stateful_speed"]), flush=True)
         report["stateful_speed"] = _stateful_speed(options)
+    if "lint_speed" not in options.skip:
+        print("lint_speed: " + ".".join(NEIGHBOURS["lint_speed"]), flush=True)
+        report["lint_speed"] = _lint_speed(options)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -549,6 +566,23 @@ def _stateful_markdown(part: dict[str, Any]) -> list[str]:
     ]
 
 
+def _lint_markdown(part: dict[str, Any]) -> list[str]:
+    lines = ["## Static check speed", ""]
+    result = part.get("result")
+    if not isinstance(result, dict):
+        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
+    rows = [
+        [name, t["files"], t["median_s"], t["files_per_s"], t["findings"]]
+        for name, t in result["trees"].items()
+    ]
+    return [
+        *lines,
+        f"From `{part['source']}()`: `check()` wall time, median of {result['repeats']}.",
+        "",
+        *_table(["tree", "files", "seconds", "files/s", "findings"], rows),
+    ]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
@@ -570,6 +604,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _guard_markdown(report["guard_overhead"])
     if "stateful_speed" in report:
         lines += _stateful_markdown(report["stateful_speed"])
+    if "lint_speed" in report:
+        lines += _lint_markdown(report["lint_speed"])
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -596,7 +632,7 @@ def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     return as_json, as_markdown
 
 
-PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "matrix")
+PARTS = ("load", "baseline", "guard_overhead", "stateful_speed", "lint_speed", "matrix")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -289,12 +289,14 @@ class Project:
         a session."""
         nested = {
             n.name: n
-            for n in own_nodes(function)
+            for n in function.body
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         }
+        if not nested:
+            return False
         returned = {
             n.value.id
-            for n in own_nodes(function)
+            for n in function.body
             if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
         }
         outer = Scope(self, module, function=function, parent=Scope(self, module), owner=owner)

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 import reference_app
 from scenarios.lint import ConfigError, check, load_config
@@ -292,3 +293,22 @@ def test_the_check_runs_clean_on_this_repository_with_its_own_config() -> None:
         ("benchmarks", "bench.py"),
     ]
     assert unconfigured.findings == []
+
+
+def test_the_pre_commit_hook_runs_the_check_on_the_files_it_is_given(project: Path) -> None:
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    [hook] = hooks
+    assert hook["id"] == "scenarios-lint"
+    assert hook["language"] == "python"
+    assert hook["types"] == ["python"]
+    command = [sys.executable, *hook["entry"].split()[1:]]
+    files = ["app/service.py", "app/db.py"]  # what pre-commit passes: the changed files
+    result = subprocess.run(
+        [*command, *files], capture_output=True, text=True, check=False, cwd=project
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("app/service.py:8: SCN001")
+    clean = subprocess.run(
+        [*command, "app/db.py"], capture_output=True, text=True, check=False, cwd=project
+    )
+    assert clean.returncode == 0, clean.stderr

@@ -2,7 +2,8 @@
 
     [tool.scenarios.lint]
     composition-root = ["myapp.bootstrap", "myapp.di.*"]  # modules (fnmatch) that wire sessions
-    entry-points = ["ops/*"]            # scripts, CLIs, workers: paths (fnmatch)
+    entry-points = ["ops/*"]            # scripts and CLIs: paths (fnmatch)
+    workers = ["consumers/*"]           # workers, scheduled jobs: paths
     tests = ["qa/*"]                    # test code: paths
     migrations = ["db/changes/*"]       # schema migrations: paths
     exclude = ["vendor/*"]              # never read: paths
@@ -20,7 +21,16 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-KEYS = ("composition-root", "entry-points", "tests", "migrations", "exclude", "disable-defaults")
+KEYS = (
+    "composition-root",
+    "entry-points",
+    "workers",
+    "tests",
+    "migrations",
+    "exclude",
+    "disable-defaults",
+)
+ROLES = ("tests", "migrations", "entry-points", "workers")
 DEFAULTS: dict[str, tuple[str, ...]] = {
     "tests": (
         "tests/*",
@@ -44,6 +54,9 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
         "__main__.py",
         "commands/*",
         "management/*",
+        "seed*.py",
+    ),
+    "workers": (
         "worker/*",
         "workers/*",
         "worker.py",
@@ -53,7 +66,6 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
         "jobs/*",
         "cron/*",
         "scheduler/*",
-        "seed*.py",
     ),
     "composition-root": (),
     "exclude": (),
@@ -89,8 +101,9 @@ class LintConfig:
             return path.as_posix()
 
     def path_role(self, relative: str) -> str | None:
-        """`tests`, `migrations`, `entry-points` or None, for a path relative to the base."""
-        for key in ("tests", "migrations", "entry-points"):
+        """`tests`, `migrations`, `entry-points`, `workers` or None, for a path relative to
+        the base."""
+        for key in ROLES:
             if any(matches(relative, p) for p in self.patterns(key)):
                 return key
         return None
@@ -165,11 +178,9 @@ def load_config(pyproject: Path | None) -> LintConfig:
             f"known: {', '.join(KEYS)}"
         )
     disabled = _strings(table, "disable-defaults", pyproject)
-    wrong = sorted(set(disabled) - {"tests", "migrations", "entry-points"})
+    wrong = sorted(set(disabled) - set(ROLES))
     if wrong:
-        raise ConfigError(
-            f"{pyproject}: disable-defaults names {wrong}; known: tests, migrations, entry-points"
-        )
+        raise ConfigError(f"{pyproject}: disable-defaults names {wrong}; known: {', '.join(ROLES)}")
     configured = {key: _strings(table, key, pyproject) for key in KEYS if key != "disable-defaults"}
     return LintConfig(
         configured={k: v for k, v in configured.items() if v},

@@ -514,7 +514,14 @@ class Scope:
         if base is None and isinstance(node, ast.Name):
             defined = self.project.definition(self.module.name, node.id)
             if defined is not None:  # `SessionDep = Annotated[...]`, `type Maker = ...`
-                return Scope(self.project, defined[0]).annotation(defined[1], depth + 1)
+                expression = defined[1]
+                if (
+                    isinstance(expression, ast.Call)
+                    and (chain(expression.func) or ("",))[-1] == "NewType"
+                    and len(expression.args) == 2
+                ):
+                    expression = expression.args[1]  # NewType("ReadSession", AsyncSession)
+                return Scope(self.project, defined[0]).annotation(expression, depth + 1)
         return self._typed(base) if base is not None else None
 
     @staticmethod

@@ -19,6 +19,8 @@ from scenarios.lint.roots import (
 from scenarios.lint.source import Function, Module
 from scenarios.lint.values import Value, What
 
+SILENT_PATHS = ("tests", "migrations", "entry-points")  # workers: silent for their own unit
+
 
 @dataclass(frozen=True)
 class Context:
@@ -152,7 +154,7 @@ class ModuleRules(ast.NodeVisitor):
     # -- decisions ------------------------------------------------------------------------------
 
     def _opened(self, node: ast.Call, what: str) -> None:
-        if self.context.path_role in ("tests", "migrations"):
+        if self.context.path_role in SILENT_PATHS:
             return
         if self.lambdas:
             return  # `lambda scope: scope.enter(maker())`: a provider registered with DI
@@ -167,7 +169,7 @@ class ModuleRules(ast.NodeVisitor):
         function, owner, scope = self.functions[-1]
         if scope.hands_out() is not None:
             return  # a helper: the code that calls it is what the rules judge
-        if id(node) in self.fallbacks:
+        if id(node) in self.fallbacks or self._when_none_given(scope):
             return  # opens one only when it was given none: the caller's unit of work
         if self._inside_session_decorator():
             return  # @provide_session's own wrapper
@@ -197,6 +199,19 @@ class ModuleRules(ast.NodeVisitor):
             return
         self._report(node, "SCN003", f"{what}, where the work is done")
 
+    def _when_none_given(self, scope: Scope) -> bool:
+        """Inside `if session is None:` / `if not self._session:`: a session is opened only
+        when the caller gave none."""
+        for test in self.tests:
+            for tested in _absent(test):
+                value = scope.value(tested)
+                text = ast.unparse(tested).lower()
+                if (value is not None and value.what is What.SESSION) or text.endswith(
+                    ("session", "db")
+                ):
+                    return True
+        return False
+
     def _inside_session_decorator(self) -> bool:
         for outer, owner, _ in self.functions[:-1]:
             if self.project.function_value(self.module, outer, owner).what is What.DECORATOR:
@@ -206,7 +221,7 @@ class ModuleRules(ast.NodeVisitor):
     def _injected(self, node: ast.Call, callee: Value) -> None:
         """A function wrapped by a session decorator, called without a session from code that
         has one: the decorator opens a second, nested session."""
-        if self.context.path_role in ("tests", "migrations") or not self.functions:
+        if self.context.path_role in SILENT_PATHS or not self.functions:
             return
         _, _, scope = self.functions[-1]
         in_hand = session_in_hand(scope)
@@ -244,6 +259,19 @@ def _own_helper(node: ast.Call, owner: ast.ClassDef | None) -> bool:
         isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == func.attr
         for s in owner.body
     )
+
+
+def _absent(test: ast.expr) -> list[ast.expr]:
+    """The expressions a condition tests for absence: `not x`, `x is None`."""
+    found: list[ast.expr] = []
+    for node in ast.walk(test):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            found.append(node.operand)
+        elif isinstance(node, ast.Compare) and any(
+            isinstance(c, ast.Constant) and c.value is None for c in node.comparators
+        ):
+            found.append(node.left)
+    return [f for f in found if isinstance(f, ast.Name | ast.Attribute)]
 
 
 def _tests_absence(test: ast.expr, name: str) -> bool:

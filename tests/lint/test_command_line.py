@@ -312,3 +312,29 @@ def test_the_pre_commit_hook_runs_the_check_on_the_files_it_is_given(project: Pa
         [*command, "app/db.py"], capture_output=True, text=True, check=False, cwd=project
     )
     assert clean.returncode == 0, clean.stderr
+
+
+TEAM_CONFIG = Path(__file__).parent / "team_config"
+
+
+def test_the_team_configuration_in_the_guide_loads_and_adds_to_the_defaults() -> None:
+    config = load_config(TEAM_CONFIG / "pyproject.toml")
+    assert config.is_root("shop.bootstrap")
+    assert config.is_root("shop.di.container")
+    assert config.path_role("ops/reindex.py") == "entry-points"
+    assert config.path_role("scripts/seed.py") == "entry-points"  # the default stays
+    assert config.path_role("shop/consumers/orders.py") == "workers"
+    assert config.path_role("qa/smoke.py") == "tests"
+    assert config.path_role("db/changes/0001.py") == "migrations"
+    assert config.path_role("alembic/env.py") == "migrations"
+    assert config.excluded("vendor/lib.py")
+    assert config.path_role("shop/orders/service.py") is None
+
+
+def test_the_pre_commit_config_in_the_guide_names_the_hook_this_repository_ships() -> None:
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    config = yaml.safe_load((TEAM_CONFIG / ".pre-commit-config.yaml").read_text())
+    assert [h["id"] for r in config["repos"] for h in r["hooks"]] == [h["id"] for h in hooks]
+    steps = yaml.safe_load((TEAM_CONFIG / ".github-workflow-step.yaml").read_text())
+    assert "--format sarif" in steps[0]["run"]
+    assert steps[1]["with"]["sarif_file"] == "lint.sarif"

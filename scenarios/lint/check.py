@@ -76,17 +76,27 @@ def _check_group(paths: list[Path], config: LintConfig, report: Report) -> None:
         role = config.path_role(relative)
         if role is None and in_main_block(module, None):
             role = "entry-points"  # a script: `if __name__ == "__main__":`
-        rules = ModuleRules(project, module, Context(config, role, dependencies))
-        rules.visit(module.tree)
-        found: list[Finding] = rules.findings
-        if role not in ("tests", "migrations"):
-            found += route_findings(project, module)
+        try:
+            found = _module_findings(project, module, Context(config, role, dependencies))
+        except RecursionError:
+            report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
+            report.files -= 1
+            continue
         markers, warnings = markers_in(module.path, module.lines)
         report.warnings += warnings
         kept, used, unused = apply(_unique(found), markers)
         report.findings += kept
         report.used_markers += used
         report.unused_markers += unused
+
+
+def _module_findings(project: Project, module: Module, context: Context) -> list[Finding]:
+    rules = ModuleRules(project, module, context)
+    rules.visit(module.tree)
+    found: list[Finding] = rules.findings
+    if context.path_role not in ("tests", "migrations"):
+        found += route_findings(project, module)
+    return found
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -10,11 +10,11 @@ sub-dependency is one session; `Depends(get_db, use_cache=False)` or a second he
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from scenarios.lint.findings import Finding
 from scenarios.lint.resolve import Project, Scope, chain, default_of, parameters
-from scenarios.lint.roots import mentions
 from scenarios.lint.source import Function, Module
 from scenarios.lint.values import What
 
@@ -22,6 +22,7 @@ ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "api_route", "websocket"}
 )
 MARKERS = frozenset({"Depends", "Security"})
+ROUTE_DECORATOR = re.compile(rf"\s*@[\w.]+\.({'|'.join(ROUTE_METHODS)})\(")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,14 @@ def is_route(function: Function) -> bool:
     for decorator in function.decorator_list:
         if isinstance(decorator, ast.Call):
             head = chain(decorator.func)
-            if head and len(head) >= 2 and head[-1] in ROUTE_METHODS:
+            if not (head and len(head) >= 2 and head[-1] in ROUTE_METHODS):
+                continue
+            path = decorator.args[0] if decorator.args else None
+            if isinstance(path, ast.JoinedStr) or (
+                isinstance(path, ast.Constant) and isinstance(path.value, str)
+            ):
+                return True
+            if path is None and any(k.arg == "path" for k in decorator.keywords):
                 return True
     return False
 
@@ -159,7 +167,7 @@ class Tree:
 
 def route_findings(project: Project, module: Module) -> list[Finding]:
     findings: list[Finding] = []
-    if not mentions(module, *(f".{method}(" for method in ROUTE_METHODS)):
+    if not any(ROUTE_DECORATOR.match(line) for line in module.lines):
         return findings
     for node in ast.walk(module.tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not is_route(node):

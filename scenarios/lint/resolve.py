@@ -127,11 +127,14 @@ class Project:
         self.modules: dict[str, Module | None] = {}
         self._symbols: dict[tuple[str, str], Value | None] = {}
         self._class_attrs: dict[tuple[str, str], dict[str, Value]] = {}
+        self._one_attr: dict[tuple[str, str], Value | None] = {}
+        self._assigners: dict[tuple[str, str], dict[str, list[Function]]] = {}
         self._functions: dict[tuple[str, str], Value | None] = {}
         self._attribute_paths: dict[tuple[str, ...], Value] | None = None
         self._files: dict[Path, dict[str, Path]] = {}  # root -> dotted name -> file
         self.locals: dict[int, dict[str, list[ast.AST]]] = {}  # id(function) -> its names
         self.handed: dict[int, tuple[What, str] | None] = {}  # id(function) -> hands_out()
+        self.unpacking: set[tuple[str, str, int]] = set()  # (module, function, index) in flight
 
     def add(self, path: Path) -> Module:
         """Parse a checked file (SourceError when it cannot be)."""
@@ -323,9 +326,9 @@ class Project:
     # -- members of classes (self._session_maker, self.db, Database.session()) ---------------
 
     def member(self, module: Module, node: ast.ClassDef, name: str) -> Value | None:
-        attributes = self.class_attributes(module, node)
-        if name in attributes:
-            return attributes[name]
+        attribute = self.class_attribute(module, node, name)
+        if attribute is not None:
+            return attribute
         method = self.method(module, node, name)
         return self.function_value(*method) if method is not None else None
 
@@ -345,6 +348,81 @@ class Project:
                 if found is not None:
                     return found
         return None
+
+    def class_attribute(
+        self, module: Module, node: ast.ClassDef, name: str, depth: int = 0
+    ) -> Value | None:
+        """One attribute of a class (`self.name`), read only where `name` is assigned."""
+        key = (module.name, f"{node.name}.{name}")
+        if key in self._one_attr:
+            return self._one_attr[key]
+        self._one_attr[key] = None  # cycle guard
+        found: Value | None = None
+        scope = Scope(self, module)
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and statement.target.id == name
+            ):
+                found = self._field(module, scope, statement) or found
+        for method in self._assigning_methods(module, node).get(name, ()):
+            if found is None:
+                found = self._assigned_in_method(module, node, method, only=name).get(name)
+        if found is None and depth < 10:
+            for base in node.bases:
+                located = scope.class_of(base)
+                if located is not None:
+                    found = self.class_attribute(*located, name, depth + 1)
+                    if found is not None:
+                        break
+        self._one_attr[key] = found
+        return found
+
+    def _assigning_methods(self, module: Module, node: ast.ClassDef) -> dict[str, list[Function]]:
+        """attribute name -> the methods that assign `self.name` (read once per class)."""
+        key = (module.name, node.name)
+        if key in self._assigners:
+            return self._assigners[key]
+        found: dict[str, list[Function]] = {}
+        for method in node.body:
+            if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            arguments = method.args.posonlyargs + method.args.args
+            if not arguments:
+                continue
+            me = arguments[0].arg
+            for child in own_nodes(method):
+                targets = (
+                    child.targets
+                    if isinstance(child, ast.Assign)
+                    else [child.target]
+                    if isinstance(child, ast.AnnAssign)
+                    else []
+                )
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == me
+                    ):
+                        methods = found.setdefault(target.attr, [])
+                        if method not in methods:
+                            methods.append(method)
+        self._assigners[key] = found
+        return found
+
+    def _field(self, module: Module, scope: Scope, statement: ast.AnnAssign) -> Value | None:
+        typed = scope.annotation(statement.annotation)
+        if (
+            typed is None
+            or typed.what is What.INSTANCE
+            or not isinstance(statement.target, ast.Name)
+        ):
+            return None
+        name = statement.target.id
+        where = module.where(statement)
+        return Value(typed.what, f"field `{name}: {typed.origin}`, {where}", typed.ref)
 
     def class_attributes(self, module: Module, node: ast.ClassDef) -> dict[str, Value]:
         key = (module.name, node.name)
@@ -372,7 +450,7 @@ class Project:
         return found
 
     def _assigned_in_method(
-        self, module: Module, owner: ast.ClassDef, method: Function
+        self, module: Module, owner: ast.ClassDef, method: Function, only: str | None = None
     ) -> dict[str, Value]:
         arguments = method.args.posonlyargs + method.args.args
         if not arguments:
@@ -393,6 +471,7 @@ class Project:
                     isinstance(target, ast.Attribute)
                     and isinstance(target.value, ast.Name)
                     and target.value.id == me
+                    and (only is None or target.attr == only)
                 ):
                     continue
                 value = scope.annotation(annotation) if annotation is not None else None
@@ -588,16 +667,25 @@ class Scope:
             module, function, owner = self.project.function_at(callee.ref)
         except KeyError:
             return None
-        inner = Scope(self.project, module, function=function, parent=Scope(self.project, module))
-        inner.owner = owner
-        for statement in own_nodes(function):
-            if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Tuple):
-                elements = statement.value.elts
-                if index < len(elements):
-                    found = inner.value(elements[index])
-                    if found is not None:
-                        return found
-        return None
+        key = (*callee.ref, index)
+        if key in self.project.unpacking:
+            return None  # a function that unpacks its own result
+        self.project.unpacking.add(key)
+        try:
+            inner = Scope(
+                self.project, module, function=function, parent=Scope(self.project, module)
+            )
+            inner.owner = owner
+            for statement in own_nodes(function):
+                if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Tuple):
+                    elements = statement.value.elts
+                    if index < len(elements):
+                        found = inner.value(elements[index])
+                        if found is not None:
+                            return found
+            return None
+        finally:
+            self.project.unpacking.discard(key)
 
     def _call(self, node: ast.Call) -> Value | None:
         callee = self.value(node.func)

@@ -346,3 +346,42 @@ def test_reference_app_flags_the_second_session_first_and_nothing_in_the_fixed_w
 def test_reference_app_fixed_wirings_checked_alone_are_clean(wiring: str) -> None:
     path = REFERENCE_APP / "wirings" / f"{wiring}.py"
     assert check([path], load_config(None)).findings == []
+
+
+def test_code_that_unpacks_its_own_result_or_looks_like_a_route_is_read_without_error(
+    tmp_path: Path,
+) -> None:
+    """Found on the standard library (a function unpacking a call of itself recursed without
+    end) and on SQLAlchemy's source (`@x.get(key)` decorators that are not routes)."""
+    app = write_app(
+        tmp_path,
+        {
+            "db.py": DB_SYNC,
+            "odd.py": """
+                from fastapi import Depends
+
+                from app.db import get_db
+
+
+                def parse(text):
+                    head, rest = parse(text[1:]) if text else ("", "")
+                    return head, rest
+
+
+                class Registry:
+                    def get(self, key):
+                        return lambda f: f
+
+
+                registry = Registry()
+
+
+                @registry.get(parse)
+                def not_a_route(a=Depends(get_db), b=Depends(get_db, use_cache=False)):
+                    return a, b
+                """,
+        },
+    )
+    report = check([app], LintConfig(base=app.parent))
+    assert report.findings == []
+    assert report.skipped == []

@@ -177,14 +177,15 @@ def route_findings(project: Project, module: Module) -> list[Finding]:
         tree.walk(scope, node, None)
         if len(tree.sessions) < 2:
             continue
-        names = ", ".join(f"{name}() (line {line})" for name, line in tree.sessions)
-        second_line = tree.sessions[1][1]
+        sessions = sorted(tree.sessions, key=lambda session: session[1])
+        names = ", ".join(f"{name}() (line {line})" for name, line in sessions)
+        second_line = sessions[1][1]  # where the second session enters, in source order
         findings.append(
             Finding(
                 module.path,
                 second_line,
                 "SCN002",
-                f"route {node.name}() opens {len(tree.sessions)} sessions per request through "
+                f"route {node.name}() opens {len(sessions)} sessions per request through "
                 f"its dependencies: {names}; FastAPI caches a dependency per request only "
                 "when it is the same function with use_cache left on",
                 end_line=second_line,

@@ -385,3 +385,51 @@ def test_code_that_unpacks_its_own_result_or_looks_like_a_route_is_read_without_
     report = check([app], LintConfig(base=app.parent))
     assert report.findings == []
     assert report.skipped == []
+
+
+def test_route_dependencies_list_and_a_class_dependency_count_in_the_tree(tmp_path: Path) -> None:
+    app = write_app(
+        tmp_path,
+        {
+            "db.py": DB_SYNC,
+            "routes.py": """
+                from typing import Annotated
+
+                from fastapi import APIRouter, Depends
+
+                from app.db import get_db
+
+                router = APIRouter()
+
+
+                def get_other_db():
+                    from app.db import SessionLocal
+
+                    with SessionLocal() as db:
+                        yield db
+
+
+                class Audit:
+                    def __init__(self, db=Depends(get_other_db)):
+                        self.db = db
+
+
+                @router.post("/a", dependencies=[Depends(get_db, use_cache=False)])
+                def a(db=Depends(get_db, use_cache=False)):  # finding
+                    db.commit()
+
+
+                @router.post("/b")
+                def b(audit: Annotated[Audit, Depends()], db=Depends(get_db)):  # finding
+                    db.commit()
+
+
+                @router.post("/c", dependencies=[Depends(get_db)])
+                def c(db=Depends(get_db)):
+                    db.commit()
+                """,
+        },
+    )
+    report = check([app], LintConfig(base=app.parent))
+    assert {f"{f.path}:{f.line}" for f in report.findings} == expected_findings(app)
+    assert {f.code for f in report.findings} == {"SCN002"}

@@ -1,6 +1,7 @@
-# Modelled on the `DatabaseSessionManager.session()` shape of async FastAPI apps (an
-# @asynccontextmanager method on a database object, as in litestar-org/litestar-fullstack's and
-# many templates' db modules): a repository that holds the request's session opens another.
+# Modelled on the `DatabaseSessionManager` class that many public async FastAPI apps carry (found
+# by code search; several credit the post "FastAPI and async SQLAlchemy 2.0 with pytest done
+# right" on praciano.com.br), whose @asynccontextmanager `session()` method hands out sessions:
+# here a repository that holds the request's session opens another through it.
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine

@@ -1,6 +1,6 @@
-# Modelled on the `engine, SessionLocal = init_db(url)` shape of small public Flask and FastAPI
-# apps, where a factory returns the engine and the maker together: the unpacked maker is
-# still a maker when a service opens a session with it.
+# Modelled on public code found by code search: a Flask app's `engine, SessionLocal = init_db()`
+# and database modules' `engine, SessionLocal = create_engine_and_session()`, where a factory
+# returns the engine and the maker together; the unpacked maker is still a maker.
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 

@@ -1,5 +1,7 @@
-# Modelled on Kasma-Inc/hirag-prod PR #93 ("minor issues with new session maker"): a service
-# method that builds `async_sessionmaker(engine).begin()` for its own transaction.
+# Modelled on the inline `async_sessionmaker(engine).begin()` shape named in this project's
+# issue 12 (one public thread about such makers, by its title: Kasma-Inc/hirag-prod PR #93,
+# "minor issues with new session maker"): a service method builds a maker for its own
+# transaction.
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 

@@ -1,4 +1,4 @@
-# The clean side of the Kasma-Inc/hirag-prod PR #93 shape: the session is given to the service.
+# The clean side of the inline-maker shape: the session is given to the service.
 from sqlalchemy.ext.asyncio import AsyncSession
 
 

@@ -1,6 +1,6 @@
-# Modelled on fastapi/full-stack-fastapi-template, whose maker-free db module and get_db in
-# api/deps.py are the composition root though the engine lives elsewhere (the old check called
-# get_db a finding): get_db is silent wherever it lives; a service opening its own is not.
+# Modelled on fastapi/full-stack-fastapi-template, whose get_db lives in api/deps.py while the
+# engine lives in core/db.py (issue 12's "composition root living in another module than the
+# maker"): get_db is silent wherever it lives; a service opening its own session is not.
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 

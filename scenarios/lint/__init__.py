@@ -1,7 +1,7 @@
 """`python -m scenarios.lint PATH ...`: find code that opens a second database session where one
 is already in hand, or opens its own where the work is done, without running it.
 
-`check` gives a `Report`; `__main__` prints it as text, JSON or SARIF. What counts is in
+`run.check` gives a `Report`; `__main__` prints it as text, JSON or SARIF. What counts is in
 `syntax` and `resolve` (makers, sessions, helpers) and `rules` / `depends`; what stays silent
 in `roots` and `config` (`[tool.scenarios.lint]`); `markers` reads
 `# scenarios: allow-session -- reason`.
@@ -9,8 +9,8 @@ in `roots` and `config` (`[tool.scenarios.lint]`); `markers` reads
 
 from __future__ import annotations
 
-from scenarios.lint.check import check
 from scenarios.lint.config import ConfigError, LintConfig, load_config
 from scenarios.lint.findings import Finding, Report
+from scenarios.lint.run import check
 
 __all__ = ["ConfigError", "Finding", "LintConfig", "Report", "check", "load_config"]

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenarios.lint.check import check
 from scenarios.lint.config import ConfigError, load_config
 from scenarios.lint.output import as_json, as_sarif, text
+from scenarios.lint.run import check
 
 
 class _Parser(argparse.ArgumentParser):

@@ -338,3 +338,24 @@ def test_the_pre_commit_config_in_the_guide_names_the_hook_this_repository_ships
     steps = yaml.safe_load((TEAM_CONFIG / ".github-workflow-step.yaml").read_text())
     assert "--format sarif" in steps[0]["run"]
     assert steps[1]["with"]["sarif_file"] == "lint.sarif"
+
+
+def test_a_failure_of_the_check_on_one_file_is_reported_and_the_rest_is_checked(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence for "never a traceback": a gap in the check itself."""
+    import scenarios.lint.run as check_module
+
+    real = check_module._module_findings
+
+    def failing_on_db(project_, module, context):
+        if module.path.name == "db.py":
+            raise KeyError("a shape the check does not know")
+        return real(project_, module, context)
+
+    monkeypatch.setattr(check_module, "_module_findings", failing_on_db)
+    assert main(["app"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("app/service.py:8: SCN001")
+    assert "app/db.py:1: skipped, the check failed on this file (KeyError" in err
+    assert "Traceback" not in err

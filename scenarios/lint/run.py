@@ -82,6 +82,11 @@ def _check_group(paths: list[Path], config: LintConfig, report: Report) -> None:
             report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
             report.files -= 1
             continue
+        except Exception as error:  # a gap in the check: name the file, check the rest
+            message = f"the check failed on this file ({type(error).__name__}: {error})"
+            report.skipped.append(Skipped(module.path, 1, message))
+            report.files -= 1
+            continue
         markers, warnings = markers_in(module.path, module.lines)
         report.warnings += warnings
         kept, used, unused = apply(_unique(found), markers)

@@ -77,6 +77,7 @@ NEIGHBOURS = {
     "guard_overhead": ("benchmarks.guard_overhead", "measure_guard_overhead"),
     "stateful_speed": ("benchmarks.stateful_speed", "measure_stateful_speed"),
     "sweep_speed": ("benchmarks.sweep_speed", "measure_sweep_speed"),
+    "lint_speed": ("benchmarks.lint_speed", "measure_lint_speed"),
 }
 
 
@@ -406,6 +407,19 @@ def _sweep_markdown(part: dict[str, Any]) -> list[str]:
     ]
 
 
+def _lint_speed(options: Options) -> dict[str, Any]:
+    """`measure_lint_speed(...)`: the static check's files a second; no database."""
+    found = _neighbour("lint_speed")
+    if found is None:
+        return _unavailable("lint_speed")
+    _module, measure = found
+    try:
+        result = measure(repeats=options.repeats, output=options.reports / "bench-lint.json")
+    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"source": ".".join(NEIGHBOURS["lint_speed"]), "result": result}
+
+
 # --- the whole run ---------------------------------------------------------------------------
 
 
@@ -467,6 +481,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "embedded_postgres" not in options.skip:
         print("embedded_postgres: start and removal of the throwaway server", flush=True)
         report["embedded_postgres"] = measure_embedded_start(options.repeats)
+    if "lint_speed" not in options.skip:
+        print("lint_speed: " + ".".join(NEIGHBOURS["lint_speed"]), flush=True)
+        report["lint_speed"] = _lint_speed(options)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -597,6 +614,23 @@ def _stateful_markdown(part: dict[str, Any]) -> list[str]:
     ]
 
 
+def _lint_markdown(part: dict[str, Any]) -> list[str]:
+    lines = ["## Static check speed", ""]
+    result = part.get("result")
+    if not isinstance(result, dict):
+        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
+    rows = [
+        [name, t["files"], t["median_s"], t["files_per_s"], t["findings"]]
+        for name, t in result["trees"].items()
+    ]
+    return [
+        *lines,
+        f"From `{part['source']}()`: `check()` wall time, median of {result['repeats']}.",
+        "",
+        *_table(["tree", "files", "seconds", "files/s", "findings"], rows),
+    ]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
@@ -632,6 +666,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{embedded['median_stop_s']} s, over {len(embedded['runs'])} runs.",
             "",
         ]
+    if "lint_speed" in report:
+        lines += _lint_markdown(report["lint_speed"])
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -665,6 +701,7 @@ PARTS = (
     "stateful_speed",
     "sweep_speed",
     "embedded_postgres",
+    "lint_speed",
     "matrix",
 )
 

@@ -1,10 +1,16 @@
-"""`python -m scenarios.lint PATH ...`: find code that opens a session outside the composition
-root, without running it. Prints `file:line: reason`; exit 1 when it finds any, 0 when none,
-2 on bad usage. See `checker` for what counts, `config` for `[tool.scenarios.lint]`."""
+"""`python -m scenarios.lint PATH ...`: find code that opens a second database session where one
+is already in hand, or opens its own where the work is done, without running it.
+
+`run.check` gives a `Report`; `__main__` prints it as text, JSON or SARIF. What counts is in
+`syntax` and `resolve` (makers, sessions, helpers) and `rules` / `depends`; what stays silent
+in `roots` and `config` (`[tool.scenarios.lint]`); `markers` reads
+`# scenarios: allow-session -- reason`.
+"""
 
 from __future__ import annotations
 
-from scenarios.lint.checker import Finding, check
 from scenarios.lint.config import ConfigError, LintConfig, load_config
+from scenarios.lint.findings import Finding, Report
+from scenarios.lint.run import check
 
-__all__ = ["ConfigError", "Finding", "LintConfig", "check", "load_config"]
+__all__ = ["ConfigError", "Finding", "LintConfig", "Report", "check", "load_config"]

@@ -1,4 +1,7 @@
-"""The command line: `python -m scenarios.lint [--config pyproject.toml] PATH ...`."""
+"""The command line: `python -m scenarios.lint [--format text|json|sarif] [--config FILE] PATH`.
+
+Exit status: 0 no findings, 1 findings, 2 bad usage or configuration (one line, no traceback).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +10,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scenarios.inputs import OneLineParser
-from scenarios.lint.checker import check
-from scenarios.lint.config import ConfigError, find_pyproject, load_config
+from scenarios.lint.config import ConfigError, load_config
+from scenarios.lint.output import as_json, as_sarif, text
+from scenarios.lint.run import check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = OneLineParser(
         prog="python -m scenarios.lint",
-        description="Find code that opens a database session outside the composition root. "
-        "Exit status: 1 when it finds any, 0 when none, 2 on bad usage.",
+        description="Find code that opens a second database session where one is in hand, or "
+        "its own where the work is done. Exit status: 0 none, 1 findings, 2 bad usage.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
     parser.add_argument(
         "--config",
         type=Path,
-        help="pyproject.toml with [tool.scenarios.lint] (default: the nearest one above the "
-        "working directory)",
+        help="pyproject.toml with [tool.scenarios.lint] (default: the nearest one above each "
+        "checked path)",
     )
+    parser.add_argument(
+        "--isolated", action="store_true", help="ignore every pyproject.toml: defaults only"
+    )
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     args = parser.parse_args(argv)
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
@@ -31,18 +39,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config is not None and not args.config.is_file():
         parser.error(f"no such config file: {args.config}")
     try:
-        config = load_config(args.config or find_pyproject(Path.cwd()))
-        findings = check(args.paths, config)
+        if args.isolated:
+            config = load_config(None)
+        elif args.config is not None:
+            config = load_config(args.config)
+        else:
+            config = None
+        report = check(args.paths, config)
     except ConfigError as error:
         parser.error(str(error))
-    except SyntaxError as error:
-        print(f"{error.filename}:{error.lineno}: cannot parse: {error.msg}", file=sys.stderr)
-        return 2
-    for finding in findings:
-        print(finding.render(Path.cwd()))
-    if findings:
-        print(f"{len(findings)} session(s) opened outside the composition root", file=sys.stderr)
-    return 1 if findings else 0
+    except RecursionError:
+        parser.exit(2, f"{parser.prog}: error: code nested too deeply to check\n")
+    cwd = Path.cwd()
+    if args.format == "json":
+        sys.stdout.write(as_json(report, cwd))
+    elif args.format == "sarif":
+        sys.stdout.write(as_sarif(report, cwd))
+    else:
+        out, err = text(report, cwd)
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+    return 1 if report.findings else 0
 
 
 if __name__ == "__main__":

@@ -1,55 +1,160 @@
-"""`[tool.scenarios.lint]` in pyproject.toml: which modules are the composition root.
+"""`[tool.scenarios.lint]` in pyproject.toml, found from the paths being checked.
 
     [tool.scenarios.lint]
-    composition-root = ["myapp.bootstrap", "myapp.di.*"]   # module names, fnmatch patterns
-    exclude = ["migrations/*"]                             # paths, relative to pyproject.toml
+    composition-root = ["myapp.bootstrap", "myapp.di.*"]  # modules (fnmatch) that wire sessions
+    entry-points = ["ops/*"]            # scripts and CLIs: paths (fnmatch)
+    workers = ["consumers/*"]           # workers, scheduled jobs: paths
+    tests = ["qa/*"]                    # test code: paths
+    migrations = ["db/changes/*"]       # schema migrations: paths
+    exclude = ["vendor/*"]              # never read: paths
+    disable-defaults = ["entry-points"] # default lists to drop (see DEFAULTS)
 
-Without `composition-root`, a module that creates a session maker (`sessionmaker(...)`,
-`async_sessionmaker(...)`) is a composition root, so `get_db()` beside it may open sessions.
+Every list adds to its default (`DEFAULTS`); `disable-defaults` drops a default list. Paths are
+relative to the folder of the pyproject.toml, and a pattern also matches at any depth
+(`tests/*` matches `src/app/tests/x.py`).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+KEYS = (
+    "composition-root",
+    "entry-points",
+    "workers",
+    "tests",
+    "migrations",
+    "exclude",
+    "disable-defaults",
+)
+ROLES = ("tests", "migrations", "entry-points", "workers")
+DEFAULTS: dict[str, tuple[str, ...]] = {
+    "tests": (
+        "tests/*",
+        "test/*",
+        "testing/*",
+        "test_*.py",
+        "*_test.py",
+        "tests.py",
+        "conftest.py",
+        "fixtures/*",
+    ),
+    "migrations": ("alembic/*", "migrations/*", "revisions/*", "versions/*"),
+    "entry-points": (
+        "scripts/*",
+        "script/*",
+        "bin/*",
+        "tools/*",
+        "cli/*",
+        "cli.py",
+        "manage.py",
+        "__main__.py",
+        "commands/*",
+        "management/*",
+        "seed*.py",
+    ),
+    "workers": (
+        "worker/*",
+        "workers/*",
+        "worker.py",
+        "workers.py",
+        "tasks/*",
+        "tasks.py",
+        "jobs/*",
+        "cron/*",
+        "scheduler/*",
+    ),
+    "composition-root": (),
+    "exclude": (),
+}
 
 
 class ConfigError(ValueError):
     """pyproject.toml's `[tool.scenarios.lint]` cannot be used; the message says what to fix."""
 
 
+def matches(relative: str, pattern: str) -> bool:
+    return fnmatchcase(relative, pattern) or fnmatchcase(relative, f"*/{pattern}")
+
+
 @dataclass(frozen=True)
 class LintConfig:
-    composition_root: tuple[str, ...] | None = None  # None: modules that create a maker
-    exclude: tuple[str, ...] = ()
-    base: Path = Path()
+    """Configured lists (without the defaults) and where they came from."""
+
+    configured: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    disabled: tuple[str, ...] = ()
+    base: Path | None = None  # the folder paths are relative to; None: each checked path
+    source: Path | None = None  # the pyproject.toml read, if any
+
+    def patterns(self, key: str) -> tuple[str, ...]:
+        default = () if key in self.disabled else DEFAULTS[key]
+        return (*default, *self.configured.get(key, ()))
+
+    def relative(self, path: Path, checked: Path) -> str:
+        base = self.base or (checked if checked.is_dir() else checked.parent)
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def path_role(self, relative: str) -> str | None:
+        """`tests`, `migrations`, `entry-points`, `workers` or None, for a path relative to
+        the base."""
+        for key in ROLES:
+            if any(matches(relative, p) for p in self.patterns(key)):
+                return key
+        return None
+
+    def excluded(self, relative: str) -> bool:
+        return any(matches(relative, p) for p in self.patterns("exclude"))
 
     def is_root(self, module: str) -> bool:
-        assert self.composition_root is not None
-        return any(fnmatchcase(module, pattern) for pattern in self.composition_root)
+        return any(fnmatchcase(module, p) for p in self.patterns("composition-root"))
 
-    def excluded(self, path: Path) -> bool:
-        try:
-            relative = path.resolve().relative_to(self.base.resolve()).as_posix()
-        except ValueError:
-            return False
-        return any(fnmatchcase(relative, pattern) for pattern in self.exclude)
+    def unmatched(self, relatives: list[str], modules: list[str]) -> list[str]:
+        """Configured patterns that match no checked file (or module): likely typos."""
+        found: list[str] = []
+        for key, patterns in self.configured.items():
+            for pattern in patterns:
+                if key == "composition-root":
+                    hit = any(fnmatchcase(m, pattern) for m in modules)
+                else:
+                    hit = any(matches(r, pattern) for r in relatives)
+                if not hit:
+                    found.append(f"{key} pattern {pattern!r} matches no checked file")
+        return found
+
+
+def has_lint_table(pyproject: Path) -> bool:
+    try:
+        with pyproject.open("rb") as file:
+            document = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # let load_config report it
+    tool = document.get("tool", {})
+    return isinstance(tool, dict) and "lint" in tool.get("scenarios", {})
 
 
 def find_pyproject(start: Path) -> Path | None:
-    for folder in (start.resolve(), *start.resolve().parents):
+    """The nearest pyproject.toml above `start` with a `[tool.scenarios.lint]` table, else the
+    nearest pyproject.toml at all (its folder is then the base for default paths)."""
+    start = start.resolve()
+    folders = [start, *start.parents] if start.is_dir() else list(start.parents)
+    first: Path | None = None
+    for folder in folders:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            return candidate
-    return None
+            if has_lint_table(candidate):
+                return candidate
+            first = first or candidate
+    return first
 
 
-def _strings(table: dict[str, object], key: str, where: Path) -> tuple[str, ...] | None:
-    value = table.get(key)
-    if value is None:
-        return None
+def _strings(table: dict[str, object], key: str, where: Path) -> tuple[str, ...]:
+    value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: [tool.scenarios.lint] {key} must be a list of strings")
     return tuple(value)
@@ -62,18 +167,24 @@ def load_config(pyproject: Path | None) -> LintConfig:
         with pyproject.open("rb") as file:
             document = tomllib.load(file)
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{pyproject}: {error}") from error
+        raise ConfigError(f"{pyproject}: {error}") from None
     table = document.get("tool", {}).get("scenarios", {}).get("lint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.scenarios.lint] must be a table")
-    unknown = sorted(set(table) - {"composition-root", "exclude"})
+    unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ConfigError(
             f"{pyproject}: unknown key(s) {unknown} in [tool.scenarios.lint]; "
-            "known: composition-root, exclude"
+            f"known: {', '.join(KEYS)}"
         )
+    disabled = _strings(table, "disable-defaults", pyproject)
+    wrong = sorted(set(disabled) - set(ROLES))
+    if wrong:
+        raise ConfigError(f"{pyproject}: disable-defaults names {wrong}; known: {', '.join(ROLES)}")
+    configured = {key: _strings(table, key, pyproject) for key in KEYS if key != "disable-defaults"}
     return LintConfig(
-        composition_root=_strings(table, "composition-root", pyproject),
-        exclude=_strings(table, "exclude", pyproject) or (),
+        configured={k: v for k, v in configured.items() if v},
+        disabled=disabled,
         base=pyproject.parent,
+        source=pyproject,
     )

@@ -1,0 +1,115 @@
+"""One run of the static check: collect the files, find each one's configuration, parse what
+parses (skipping the rest with the reason), apply the rules and markers, and rank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scenarios.lint.config import LintConfig, find_pyproject, load_config
+from scenarios.lint.depends import route_findings
+from scenarios.lint.findings import Finding, Report, Skipped
+from scenarios.lint.markers import apply, markers_in
+from scenarios.lint.resolve import Project
+from scenarios.lint.roots import dependencies_used, in_main_block
+from scenarios.lint.rules import Context, ModuleRules
+from scenarios.lint.source import Module, SourceError
+
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build"})
+
+
+def python_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    files: list[Path] = []
+    for candidate in sorted(path.rglob("*.py")):
+        parts = candidate.relative_to(path).parts[:-1]
+        if any(p.startswith(".") or p in SKIPPED_DIRS for p in parts):
+            continue
+        if any((path / Path(*parts[: i + 1]) / "pyvenv.cfg").exists() for i in range(len(parts))):
+            continue
+        files.append(candidate)
+    return files
+
+
+def configs_for(paths: list[Path]) -> list[tuple[LintConfig, list[Path]]]:
+    """Group the checked paths by the `[tool.scenarios.lint]` found above each of them."""
+    groups: dict[Path | None, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(find_pyproject(path), []).append(path)
+    return [(load_config(pyproject), group) for pyproject, group in groups.items()]
+
+
+def check(paths: list[Path], config: LintConfig | None = None) -> Report:
+    """Check `paths` with `config` (default: found from the paths). Raises ConfigError for a
+    configuration that cannot be used; files that cannot be parsed are skipped."""
+    groups = configs_for(paths) if config is None else [(config, paths)]
+    report = Report()
+    for group_config, group in groups:
+        _check_group(group, group_config, report)
+    report.sort()
+    return report
+
+
+def _check_group(paths: list[Path], config: LintConfig, report: Report) -> None:
+    project = Project()
+    checked: list[tuple[Module, str]] = []
+    relatives: list[str] = []
+    for path in paths:
+        for file in python_files(path):
+            relative = config.relative(file, path)
+            relatives.append(relative)
+            if config.excluded(relative):
+                continue
+            try:
+                module = project.add(file)
+            except SourceError as error:
+                report.skipped.append(Skipped(error.path, error.line, error.message))
+                continue
+            checked.append((module, relative))
+    report.files += len(checked)
+    if config.base is not None and any(p.resolve() == config.base.resolve() for p in paths):
+        # only a check of the whole project can tell a pattern that matches nothing
+        report.warnings += config.unmatched(relatives, [m.name for m, _ in checked])
+    modules = [m for m, _ in checked]
+    dependencies = dependencies_used(project, modules)
+    for module, relative in checked:
+        role = config.path_role(relative)
+        if role is None and in_main_block(module, None):
+            role = "entry-points"  # a script: `if __name__ == "__main__":`
+        try:
+            found = _module_findings(project, module, Context(config, role, dependencies))
+        except RecursionError:
+            report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
+            report.files -= 1
+            continue
+        except Exception as error:  # a gap in the check: name the file, check the rest
+            message = f"the check failed on this file ({type(error).__name__}: {error})"
+            report.skipped.append(Skipped(module.path, 1, message))
+            report.files -= 1
+            continue
+        markers, warnings = markers_in(module.path, module.lines)
+        report.warnings += warnings
+        kept, used, unused = apply(_unique(found), markers)
+        report.findings += kept
+        report.used_markers += used
+        report.unused_markers += unused
+
+
+def _module_findings(project: Project, module: Module, context: Context) -> list[Finding]:
+    rules = ModuleRules(project, module, context)
+    rules.visit(module.tree)
+    found: list[Finding] = rules.findings
+    if context.path_role not in ("tests", "migrations"):
+        found += route_findings(project, module)
+    return found
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[Path, int, str]] = set()
+    unique: list[Finding] = []
+    for finding in findings:
+        key = (finding.path, finding.line, finding.code)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique

@@ -1,0 +1,21 @@
+# The fix for apache/airflow PR #40774: the caller passes its session on.
+from functools import wraps
+
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+def provide_session(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with SessionFactory() as session:
+            kwargs["session"] = session
+            result = func(*args, **kwargs)
+            session.commit()
+            return result
+
+    return wrapper

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -55,12 +54,12 @@ async def run_matrix(
     With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`)."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
-    # Databases are independent, so their cells run side by side; results keep database order.
-    # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so no
-    # branch is torn down while its driver is still connecting.
-    per_database = await asyncio.gather(
-        *(
-            _run_database(
+    # One target open at a time, in this process: an adapter over an app with a module-level
+    # engine or container re-points it in `open` and nothing else is using it meanwhile. So the
+    # databases run one after the other, and each cell's search after its scenarios.
+    for kind in databases:
+        run.results.extend(
+            await _run_database(
                 factory,
                 run,
                 kind,
@@ -69,16 +68,7 @@ async def run_matrix(
                 progress=progress,
                 stateful=stateful,
             )
-            for kind in databases
-        ),
-        return_exceptions=True,
-    )
-    for outcome in per_database:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    for results in per_database:
-        assert not isinstance(results, BaseException)
-        run.results.extend(results)
+        )
     run.duration_s = time.perf_counter() - started
     return run
 
@@ -117,10 +107,6 @@ async def _run_database(
                     record(stateful.skipped(wiring, kind, reason))
             return results
         run.databases[kind] = database.display_url
-        # The searches use a scratch database of their own, so they run beside the scenarios.
-        searches = (
-            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None
-        )
         for wiring in wirings:
             async with factory.open(wiring, database) as target:
                 for result in await run_scenarios(
@@ -131,6 +117,6 @@ async def _run_database(
                     expected_outcome=factory.expected_outcome,
                 ):
                     record(result)
-        for result in await searches if searches is not None else ():
+        for result in await stateful.run_cells(factory, wirings, kind) if stateful else ():
             record(result)
     return results

@@ -125,7 +125,13 @@ class Target(Protocol):
 
 
 class TargetFactory(Protocol):
-    """What `--scenario-target module:attribute` names."""
+    """What `--scenario-target module:attribute` names.
+
+    The runner opens one target at a time in a process, so `open` may re-point an app's
+    module-level engine or container. A factory whose targets share nothing (an engine and app
+    of their own each) may declare `isolated_targets = True`; the matrix then runs the
+    databases side by side. Optional too: `search_options`, a `scenarios.stateful.SearchOptions`.
+    """
 
     name: str
     wirings: Sequence[str]

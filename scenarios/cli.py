@@ -11,6 +11,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.matrix import MatrixRun, run_matrix
@@ -18,12 +19,27 @@ from scenarios.outcomes import Verdict
 from scenarios.report import redact, write_reports
 from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
-from scenarios.stateful import SCENARIO_NAME as STATEFUL
-from scenarios.stateful import StatefulSearch
 from scenarios.targets import TargetNotFound, configured_target, load_target
+
+if TYPE_CHECKING:
+    from scenarios.stateful import StatefulSearch
 
 # Small on purpose: the buggy wirings fail at once, and the default matrix must stay quick.
 STATEFUL_EXAMPLES = 10
+STATEFUL = "stateful"  # scenarios.stateful.SCENARIO_NAME, without importing Hypothesis
+STATEFUL_WITHOUT_HYPOTHESIS = (
+    "the stateful search is left out: Hypothesis is not installed "
+    "(pip install 'two-sessions-harness[stateful]')"
+)
+
+
+def _stateful_search(examples: int, reports: Path) -> StatefulSearch | None:
+    """The matrix's search case, or None when the [stateful] extra is not installed."""
+    try:
+        from scenarios.stateful import StatefulSearch
+    except ImportError:
+        return None
+    return StatefulSearch(examples, reports=reports)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -65,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _progress(quiet: bool) -> object:
     def show(result: CaseResult) -> None:
+        if result.scenario == STATEFUL and "(flaky: " in result.detail:
+            # A finding Hypothesis could not replay is printed even when it was expected.
+            print(redact(f"note: {result.id}: {result.detail}"), flush=True)
         if quiet and result.verdict is not Verdict.UNEXPECTED:
             return
         mark = {"as_expected": "ok ", "unexpected": "FAIL", "skipped": "skip"}[result.verdict]
@@ -100,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     databases = _split(args.db) or list(KINDS)
     if unknown := sorted(set(databases) - set(KINDS)):
         parser.error(f"unknown database(s) {unknown}; choose from {list(KINDS)}")
+    search = _stateful_search(args.stateful_examples, args.reports) if stateful else None
+    if stateful and search is None:
+        print(f"note: {STATEFUL_WITHOUT_HYPOTHESIS}")
     try:
         run: MatrixRun = asyncio.run(
             run_matrix(
@@ -108,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 databases=databases,
                 scenarios=scenarios,
                 progress=_progress(args.quiet),  # type: ignore[arg-type]
-                stateful=StatefulSearch(args.stateful_examples, reports=args.reports)
-                if stateful
-                else None,
+                stateful=search,
             )
         )
     except PostgresUnavailable as error:

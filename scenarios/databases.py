@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 PG_URL_VARIABLE = "HARNESS_PG_URL"
@@ -47,7 +47,11 @@ def mask_password(url: str | URL) -> str:
 
 
 def postgres_server_url() -> URL:
-    return make_url(os.environ.get(PG_URL_VARIABLE) or DEFAULT_PG_URL)
+    """The server to make scratch databases on, always with the asyncpg driver named: a bare
+    `postgresql://` URL means whatever driver SQLAlchemy defaults to (psycopg2 in 2.0, psycopg
+    in 2.1), and nothing in the harness depends on that choice."""
+    url = make_url(os.environ.get(PG_URL_VARIABLE) or DEFAULT_PG_URL)
+    return url.set(drivername="postgresql+asyncpg") if url.drivername == "postgresql" else url
 
 
 def postgres_required() -> bool:
@@ -59,7 +63,14 @@ def _asyncpg_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _admin_connection(server: URL) -> asyncpg.Connection:
+async def _admin_connection(server: URL) -> Any:
+    try:
+        import asyncpg
+    except ImportError as missing:
+        raise PostgresUnavailable(
+            "asyncpg is not installed, so Postgres cannot be tested: install the harness "
+            "with its postgresql extra (pip install 'two-sessions-harness[postgresql]')"
+        ) from missing
     try:
         return await asyncpg.connect(_asyncpg_dsn(server), timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:

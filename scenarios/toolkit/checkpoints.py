@@ -11,7 +11,7 @@ the threads that run sync dependencies).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -109,13 +109,13 @@ class Checkpoints:
 
     def session_dependency(
         self, dependency: Callable[..., AsyncIterator[Any]]
-    ) -> Callable[..., AsyncIterator[Any]]:
+    ) -> Callable[..., AsyncGenerator[Any, None]]:
         """An async-generator session dependency (FastAPI's `get_db`) whose session fires
         `at_commit` before it commits; use it as `app.dependency_overrides[get_db]`."""
         managed = asynccontextmanager(dependency)
 
         @functools.wraps(dependency)
-        async def with_commit_point(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async def with_commit_point(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
             async with managed(*args, **kwargs) as session:
                 yield self.fire_before_commit(session)
 

@@ -20,7 +20,7 @@ from scenarios.stateful import StatefulSearch
 from tests.porting.module_level_app.adapter import TARGET, SecondTargetOpened
 
 
-def _run(wiring: str):  # type: ignore[no-untyped-def]
+def _run(wiring: str):
     pack = [s for s in load_pack(()) if not s.name.startswith("bad_input")]
     return asyncio.run(
         run_matrix(
@@ -33,7 +33,7 @@ def _run(wiring: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _skip_without_postgres(run) -> None:  # type: ignore[no-untyped-def]
+def _skip_without_postgres(run) -> None:
     if run.skipped and not postgres_required():
         pytest.skip(run.skipped[0].detail)
     assert run.skipped == [], [r.detail for r in run.skipped][:3]

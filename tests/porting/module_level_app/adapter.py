@@ -33,7 +33,11 @@ from scenarios.toolkit import Checkpoints, bound_waits, response_for_exception
 from tests.porting.module_level_app import app as chat_app
 
 CHECKPOINTS = Checkpoints()
-TABLES = (chat_app.Message.__table__, chat_app.AgentContext.__table__, chat_app.Chat.__table__)
+_tables = chat_app.Base.metadata.tables
+CHATS, MESSAGES, CONTEXTS = (
+    _tables[name] for name in ("mla_chats", "mla_messages", "mla_agent_contexts")
+)
+TABLES = (MESSAGES, CONTEXTS, CHATS)
 
 
 class SecondTargetOpened(RuntimeError):
@@ -126,17 +130,15 @@ class ModuleLevelTarget:
         async with self.reader.begin() as connection:
             for conversation in conversations:
                 chat_id = uuid.UUID(conversation.session)
-                await connection.execute(insert(chat_app.Chat.__table__).values(id=chat_id))
+                await connection.execute(insert(CHATS).values(id=chat_id))
                 for position, (role, content) in enumerate(conversation.messages):
                     await connection.execute(
-                        insert(chat_app.Message.__table__).values(
+                        insert(MESSAGES).values(
                             chat_id=chat_id, role=role, content=content, position=position
                         )
                     )
                 if conversation.agent_context:
-                    await connection.execute(
-                        insert(chat_app.AgentContext.__table__).values(chat_id=chat_id)
-                    )
+                    await connection.execute(insert(CONTEXTS).values(chat_id=chat_id))
 
 
 class ModuleLevelFactory:

@@ -32,8 +32,14 @@ class Capability:
     SEED = "seed"  # writes committed history directly, bypassing the app
     READ_ROUTE = "read_route"  # a client can read a conversation back
     CONCURRENCY = "concurrency"  # several requests may be in flight at once
+    # Refuses malformed input with a 4xx naming the field, storing nothing: the pack's idea of
+    # validation. An app whose validation is its own leaves it out, and the bad-input scenarios
+    # and the search's bad-input rule are skipped (the bug is about persistence, not this).
+    REJECTS_BAD_INPUT = "rejects_bad_input"
 
-    ALL: frozenset[str] = frozenset({FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY})
+    ALL: frozenset[str] = frozenset(
+        {FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY, REJECTS_BAD_INPUT}
+    )
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,7 @@ class RequestHistory(RuleBasedStateMachine):
     def fault_in_existing_session(self, session: ChatSession, point: str, content: str) -> None:
         self._with_fault(session.key, point, content, session.label)
 
+    @_can(Capability.REJECTS_BAD_INPUT)
     @precondition(lambda machine: machine.options.bad_input)
     @rule(bad=_bad())
     def bad_input(self, bad: BadInput) -> None:

@@ -4,7 +4,9 @@ The search always checks persistence (every acknowledged message stored in order
 failed request stored, every foreign key resolves). Two more properties are the adapter's
 choice, because a real app may not share the pack's idea of them:
 
-- `bad_input`: malformed requests are refused with a 4xx naming the field, storing nothing;
+- `bad_input`: malformed requests are refused with a 4xx naming the field, storing nothing
+  (the target must also declare `Capability.REJECTS_BAD_INPUT`, which the pack's bad-input
+  scenarios need too: leaving it out switches the property off everywhere);
 - `concurrency`: requests in flight at once each succeed or fail with a retryable code (the
   target must also declare `Capability.CONCURRENCY`).
 

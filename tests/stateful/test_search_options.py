@@ -45,7 +45,7 @@ class StrictApp:
     of stripped text. `fk_bug`: every message to a new chat session fails in the database with
     SQLSTATE 23503, and it lets whitespace-only content through (a validation gap)."""
 
-    capabilities = frozenset({Capability.CONCURRENCY})
+    capabilities = frozenset({Capability.CONCURRENCY, Capability.REJECTS_BAD_INPUT})
 
     def __init__(self, min_chars: int = 10, max_chars: int = 64, *, fk_bug: bool = False) -> None:
         self.min_chars, self.max_chars, self.fk_bug = min_chars, max_chars, fk_bug

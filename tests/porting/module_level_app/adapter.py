@@ -72,7 +72,9 @@ def _parse(response: httpx.Response) -> ChatResponse:
 
 
 class ModuleLevelTarget:
-    capabilities = Capability.ALL
+    # The app's validation is its own (pydantic's defaults: it stores whitespace-only text), not
+    # the pack's: leaving REJECTS_BAD_INPUT out skips the bad-input scenarios and search rule.
+    capabilities = Capability.ALL - {Capability.REJECTS_BAD_INPUT}
 
     def __init__(self, client: httpx.AsyncClient, reader: AsyncEngine) -> None:
         self.client = client
@@ -144,9 +146,8 @@ class ModuleLevelTarget:
 class ModuleLevelFactory:
     name = "module_level_app"
     wirings: Sequence[str] = ("as_written", "two_sessions")
-    # The app's validation is its own (pydantic's default 422s): the pack's bad-input property
-    # is not this app's, so the search leaves it out.
-    search_options = SearchOptions(bad_input=False)
+    # The app's limit on content; the search's valid texts stay inside it.
+    search_options = SearchOptions(max_content_chars=10_000)
 
     def __init__(self) -> None:
         self.open_now = 0

@@ -57,9 +57,7 @@ def rolls_back(engine: Engine) -> bool:
     """The check the guide gives, whatever the driver: write a row, roll back, and look for it
     through a fresh connection. An AUTOCOMMIT engine has already committed it."""
     with engine.connect() as connection:
-        connection.execute(
-            text("INSERT INTO threads (id, opened_at) VALUES (99, CURRENT_TIMESTAMP)")
-        )
+        connection.execute(PROBE)
         connection.rollback()
     left = count(engine, "threads")
     with engine.begin() as connection:

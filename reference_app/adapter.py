@@ -184,6 +184,8 @@ class ReferenceTarget:
 class ReferenceTargetFactory:
     name = "reference_app"
     wirings: Sequence[str] = tuple(WIRINGS)
+    # Each target has an engine and an app of its own: the runner may open several at once.
+    isolated_targets = True
 
     def __init__(self, expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE) -> None:
         self._expected = ExpectedOutcomes.from_toml(expected_outcomes_file)

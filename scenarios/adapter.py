@@ -32,8 +32,14 @@ class Capability:
     SEED = "seed"  # writes committed history directly, bypassing the app
     READ_ROUTE = "read_route"  # a client can read a conversation back
     CONCURRENCY = "concurrency"  # several requests may be in flight at once
+    # Refuses malformed input with a 4xx naming the field, storing nothing: the pack's idea of
+    # validation. An app whose validation is its own leaves it out, and the bad-input scenarios
+    # and the search's bad-input rule are skipped (the bug is about persistence, not this).
+    REJECTS_BAD_INPUT = "rejects_bad_input"
 
-    ALL: frozenset[str] = frozenset({FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY})
+    ALL: frozenset[str] = frozenset(
+        {FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY, REJECTS_BAD_INPUT}
+    )
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,13 @@ class Target(Protocol):
 
 
 class TargetFactory(Protocol):
-    """What `--scenario-target module:attribute` names."""
+    """What `--scenario-target module:attribute` names.
+
+    The runner opens one target at a time in a process, so `open` may re-point an app's
+    module-level engine or container. A factory whose targets share nothing (an engine and app
+    of their own each) may declare `isolated_targets = True`; the matrix then runs the
+    databases side by side. Optional too: `search_options`, a `scenarios.stateful.SearchOptions`.
+    """
 
     name: str
     wirings: Sequence[str]

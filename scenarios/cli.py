@@ -13,6 +13,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenarios import inputs
 from scenarios.databases import KINDS, PostgresUnavailable, check_postgres_before_run
@@ -23,14 +24,29 @@ from scenarios.redaction import redact
 from scenarios.report import write_reports
 from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
-from scenarios.stateful import SCENARIO_NAME as STATEFUL
-from scenarios.stateful import StatefulSearch
 from scenarios.sweep.cli import add_parser as add_sweep_parser
 from scenarios.sweep.cli import run_sweep
 from scenarios.targets import TargetNotFound, configured_target, load_target
 
+if TYPE_CHECKING:
+    from scenarios.stateful import StatefulSearch
+
 # Small on purpose: the buggy wirings fail at once, and the default matrix must stay quick.
 STATEFUL_EXAMPLES = 10
+STATEFUL = "stateful"  # scenarios.stateful.SCENARIO_NAME, without importing Hypothesis
+STATEFUL_WITHOUT_HYPOTHESIS = (
+    "the stateful search is left out: Hypothesis is not installed "
+    "(pip install 'two-sessions-harness[stateful]')"
+)
+
+
+def _stateful_search(examples: int, reports: Path) -> StatefulSearch | None:
+    """The matrix's search case, or None when the [stateful] extra is not installed."""
+    try:
+        from scenarios.stateful import StatefulSearch
+    except ImportError:
+        return None
+    return StatefulSearch(examples, reports=reports)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -73,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _progress(quiet: bool) -> object:
     def show(result: CaseResult) -> None:
+        if result.scenario == STATEFUL and "(flaky: " in result.detail:
+            # A finding Hypothesis could not replay is printed even when it was expected.
+            print(redact(f"note: {result.id}: {result.detail}"), flush=True)
         if quiet and result.verdict is not Verdict.UNEXPECTED:
             return
         mark = {"as_expected": "ok ", "unexpected": "FAIL", "skipped": "skip"}[result.verdict]
@@ -125,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PostgresUnavailable as error:
             print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
             return 2
+    search = _stateful_search(args.stateful_examples, args.reports) if stateful else None
+    if stateful and search is None:
+        print(f"note: {STATEFUL_WITHOUT_HYPOTHESIS}")
     try:
         run: MatrixRun = asyncio.run(
             run_matrix(
@@ -133,9 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 databases=databases,
                 scenarios=scenarios,
                 progress=_progress(args.quiet),  # type: ignore[arg-type]
-                stateful=StatefulSearch(args.stateful_examples, reports=args.reports)
-                if stateful
-                else None,
+                stateful=search,
             )
         )
     except PostgresUnavailable as error:

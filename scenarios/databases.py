@@ -16,13 +16,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from scenarios import embedded_postgres, inputs
 from scenarios.inputs import DEFAULT_PG_URL as DEFAULT_PG_URL  # re-exported
-from scenarios.inputs import PG_URL_VARIABLE, SQLITE_DIR_VARIABLE
+from scenarios.inputs import PG_URL_VARIABLE as PG_URL_VARIABLE  # re-exported
+from scenarios.inputs import SQLITE_DIR_VARIABLE as SQLITE_DIR_VARIABLE  # re-exported
 
 KINDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 5.0
@@ -61,6 +62,10 @@ def postgres_server_url() -> URL:
     url = inputs.check_pg_url(configured)
     if url is None:
         return _embedded_server_url()
+    # Always the asyncpg driver: a bare `postgresql://` means whatever SQLAlchemy defaults to
+    # (psycopg2 in 2.0, psycopg in 2.1), and nothing in the harness depends on that choice.
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
     if configured is None and embedded_postgres.available() and not inputs.postgres_answers(url):
         return _embedded_server_url()
     return url
@@ -91,7 +96,14 @@ def _asyncpg_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _admin_connection(server: URL) -> asyncpg.Connection:
+async def _admin_connection(server: URL) -> Any:
+    try:
+        import asyncpg
+    except ImportError as missing:
+        raise PostgresUnavailable(
+            "asyncpg is not installed, so Postgres cannot be tested: install the harness "
+            "with its postgresql extra (pip install 'two-sessions-harness[postgresql]')"
+        ) from missing
     try:
         return await asyncpg.connect(_asyncpg_dsn(server), timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:

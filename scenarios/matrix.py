@@ -56,24 +56,29 @@ async def run_matrix(
     With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`)."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
-    # Databases are independent, so their cells run side by side; results keep database order.
+    branches = [
+        _run_database(
+            factory,
+            run,
+            kind,
+            wirings=wirings,
+            scenarios=scenarios,
+            progress=progress,
+            stateful=stateful,
+        )
+        for kind in databases
+    ]
+    if not isolated_targets(factory):
+        # One target open at a time in this process: an adapter over an app with a module-
+        # level engine or container re-points it in `open`, and nothing else uses it meanwhile.
+        for branch in branches:
+            run.results.extend(await branch)
+        run.duration_s = time.perf_counter() - started
+        return run
+    # Isolated targets: the databases' cells run side by side; results keep database order.
     # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so no
     # branch is torn down while its driver is still connecting.
-    per_database = await asyncio.gather(
-        *(
-            _run_database(
-                factory,
-                run,
-                kind,
-                wirings=wirings,
-                scenarios=scenarios,
-                progress=progress,
-                stateful=stateful,
-            )
-            for kind in databases
-        ),
-        return_exceptions=True,
-    )
+    per_database = await asyncio.gather(*branches, return_exceptions=True)
     for outcome in per_database:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -82,6 +87,13 @@ async def run_matrix(
         run.results.extend(results)
     run.duration_s = time.perf_counter() - started
     return run
+
+
+def isolated_targets(factory: TargetFactory) -> bool:
+    """Whether the adapter declares `isolated_targets = True`: opening a target never touches
+    another's state (an engine and app of its own per target), so several may be open at once.
+    Undeclared, the runner opens one target at a time."""
+    return getattr(factory, "isolated_targets", False) is True
 
 
 async def _run_database(
@@ -122,9 +134,12 @@ async def _run_database(
             return results
         run.databases[kind] = database.display_url
         server_version = database.server_version  # stamped on every cell by record()
-        # The searches use a scratch database of their own, so they run beside the scenarios.
+        # With isolated targets the searches (on a scratch database of their own) run beside
+        # the scenarios; otherwise after them.
         searches = (
-            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None
+            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind))
+            if stateful and isolated_targets(factory)
+            else None
         )
         for wiring in wirings:
             async with factory.open(wiring, database) as target:
@@ -136,6 +151,8 @@ async def _run_database(
                     expected_outcome=factory.expected_outcome,
                 ):
                     record(result)
+        if stateful and searches is None:
+            searches = asyncio.ensure_future(stateful.run_cells(factory, wirings, kind))
         for result in await searches if searches is not None else ():
             record(result)
     return results

@@ -2,8 +2,9 @@
 database, e.g. `scenarios::two_sessions-postgresql-first_message_new_session[sequence]`.
 
 Inert unless a target is named (`--scenario-target` or the `scenario_target` ini option).
-The items run on the plugin's own event loop, with one open target per wiring and database
-kept for the whole session.
+The items run on the plugin's own event loop. One target is open at a time (the previous one
+is closed before the next opens, and items are grouped by wiring and database so each opens
+once): an adapter over an app with a module-level engine or container may re-point it in `open`.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class ScenarioSession:
         self.runner = asyncio.Runner()
         self.stack = AsyncExitStack()
         self.databases: dict[str, Database | PostgresUnavailable] = {}
-        self.targets: dict[tuple[str, str], Target] = {}
+        self.open_target: tuple[tuple[str, str], Target, AsyncExitStack] | None = None
         self.results: list[CaseResult] = []
 
     async def _database(self, kind: str) -> Database:
@@ -79,12 +80,26 @@ class ScenarioSession:
         return found
 
     async def _target(self, wiring: str, kind: str) -> Target:
-        if (wiring, kind) not in self.targets:
-            database = await self._database(kind)
-            self.targets[wiring, kind] = await self.stack.enter_async_context(
-                self.factory.open(wiring, database)
-            )
-        return self.targets[wiring, kind]
+        if self.open_target is not None and self.open_target[0] == (wiring, kind):
+            return self.open_target[1]
+        await self._close_target()
+        database = await self._database(kind)
+        stack = AsyncExitStack()
+        target = await stack.enter_async_context(self.factory.open(wiring, database))
+        self.open_target = ((wiring, kind), target, stack)
+        return target
+
+    async def _close_target(self) -> None:
+        if self.open_target is not None:
+            stack = self.open_target[2]
+            self.open_target = None
+            await stack.aclose()
+
+    async def _close(self) -> None:
+        try:
+            await self._close_target()
+        finally:
+            await self.stack.aclose()
 
     async def _run(
         self, scenario: Scenario, interleaving: Interleaving, wiring: str, kind: str
@@ -108,7 +123,7 @@ class ScenarioSession:
 
     def close(self) -> None:
         try:
-            self.runner.run(self.stack.aclose())
+            self.runner.run(self._close())
         finally:
             self.runner.close()
 
@@ -242,10 +257,11 @@ def pytest_collection_modifyitems(
     factory, wirings, databases = plan.factory, plan.wirings, plan.databases
     config.stash[_SESSION_KEY] = ScenarioSession(factory)
     pack: list[pytest.Item | pytest.Collector] = []
-    for scenario in plan.scenarios:
-        for interleaving in scenario.interleavings():
-            for wiring in wirings:
-                for db in databases:
+    # Grouped by wiring and database, so each target is opened once (one open at a time).
+    for wiring in wirings:
+        for db in databases:
+            for scenario in plan.scenarios:
+                for interleaving in scenario.interleavings():
                     name = f"{wiring}-{db}-{scenario.name}[{interleaving.id}]"
                     pack.append(
                         ScenarioItem.from_parent(

@@ -250,6 +250,8 @@ def _implied_requirements(
         implied.add(Capability.FAULT_INJECTION)
     if any(r.read_back for r in requests):
         implied.add(Capability.READ_ROUTE)
+    if any(r.expect is Expect.REJECTED for r in requests):
+        implied.add(Capability.REJECTS_BAD_INPUT)
     if mode is Mode.INTERLEAVE:
         implied |= {Capability.PAUSE_POINTS, Capability.CONCURRENCY}
     if mode is Mode.CONCURRENT:

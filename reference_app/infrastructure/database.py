@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from reference_app.infrastructure.orm import Base
 from reference_app.infrastructure.session_labels import session_label
@@ -69,6 +69,9 @@ def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     _check_url(parsed)
     if "poolclass" not in engine_kwargs:
+        # SQLAlchemy 2.0 gives aiosqlite files a NullPool, 2.1 a queue pool: name it, so the
+        # app pools (and bounds the wait for a free connection) the same on both.
+        engine_kwargs["poolclass"] = AsyncAdaptedQueuePool
         engine_kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(

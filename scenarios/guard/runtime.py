@@ -86,6 +86,14 @@ def _is_ignored(filename: str) -> bool:
     return ignored
 
 
+def _generated_by_sqlalchemy(frame: FrameType) -> bool:
+    """SQLAlchemy 2.0 compiles some wrappers with `exec` under the file name "<string>" (2.1
+    names them "<sqlalchemy..."); their globals still name the SQLAlchemy module."""
+    return frame.f_code.co_filename == "<string>" and str(
+        frame.f_globals.get("__name__", "")
+    ).startswith("sqlalchemy.")
+
+
 def _frames(start: FrameType | None) -> Any:
     """The frames from `start` outwards; past the top of a greenlet (where AsyncSession runs
     sync code), on into the frames of the coroutine that is waiting for it."""
@@ -106,7 +114,7 @@ def _caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
     `skip_init_of`, also past `__init__` methods of that object (a Session subclass)."""
     for frame in _frames(sys._getframe(1)):
         code = frame.f_code
-        if _is_ignored(code.co_filename):
+        if _is_ignored(code.co_filename) or _generated_by_sqlalchemy(frame):
             continue
         if (
             skip_init_of is not None

@@ -7,6 +7,9 @@ through the adapter protocol (`scenarios.adapter.Target`), so a porting team reu
     with open_machine(factory, "my_wiring", database) as machine:
         result = search(machine, stateful_settings())
 
+What it checks beyond persistence (bad input refused, concurrency) and the content bounds are
+the adapter's choice: `SearchOptions`, declared as the factory's `search_options`.
+
 Rules cannot be `async` (Hypothesis issue 4107), and `asyncio.run()` per rule breaks asyncpg
 pools, so a machine class owns one `asyncio.Runner` and one open target (one pooled engine) for
 all its examples; each example starts from `target.reset()`, which DELETEs on a separate
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from scenarios.stateful.machine import ChatSession, RequestHistory, machine_for_target, open_machine
 from scenarios.stateful.matrix_case import StatefulSearch
+from scenarios.stateful.options import SearchOptions
 from scenarios.stateful.profiles import (
     PROFILE_VARIABLE,
     PROFILES,
@@ -26,6 +30,7 @@ from scenarios.stateful.profiles import (
     stateful_settings,
 )
 from scenarios.stateful.search import (
+    FLAKY_NOTE,
     GUARDS,
     INTERLEAVING,
     SCENARIO_NAME,
@@ -46,6 +51,7 @@ from scenarios.stateful.violations import ErrorFound, StatefulViolation
 __all__ = [
     "DEFAULT_MAX_CONTENT_CHARS",
     "EMOJI",
+    "FLAKY_NOTE",
     "GUARDS",
     "INTERLEAVING",
     "PROFILES",
@@ -57,6 +63,7 @@ __all__ = [
     "ErrorFound",
     "Finding",
     "RequestHistory",
+    "SearchOptions",
     "SearchResult",
     "StatefulSearch",
     "StatefulViolation",

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from hypothesis import strategies as st
@@ -33,14 +33,20 @@ from scenarios.adapter import (
 from scenarios.databases import Database
 from scenarios.outcomes import CONFLICT_CODES, LOCK_CODES, PRIORITY, Outcome
 from scenarios.runner import STEP_TIMEOUT_S
+from scenarios.stateful.options import DEFAULT_OPTIONS, SearchOptions, options_of
 from scenarios.stateful.strategies import (
-    DEFAULT_MAX_CONTENT_CHARS,
     BadInput,
     _show,
     bad_inputs,
     user_texts,
 )
-from scenarios.stateful.violations import VIOLATIONS, Finding_, _describe, _failure_outcome
+from scenarios.stateful.violations import (
+    VIOLATIONS,
+    Finding_,
+    StatefulViolation,
+    _describe,
+    _failure_outcome,
+)
 
 if TYPE_CHECKING:
     pass
@@ -77,14 +83,24 @@ class _Stats:
 
     examples: int = 0
     steps: int = 0
+    # The last violation raised: what a replay that Hypothesis could not repeat had found.
+    last_violation: StatefulViolation | None = None
 
 
 def _texts() -> st.SearchStrategy[str]:
-    return st.runner().flatmap(lambda machine: user_texts(machine.max_content_chars))
+    return st.runner().flatmap(
+        lambda machine: user_texts(
+            machine.options.max_content_chars, machine.options.min_content_chars
+        )
+    )
 
 
 def _bad() -> st.SearchStrategy[BadInput]:
-    return st.runner().flatmap(lambda machine: bad_inputs(machine.max_content_chars))
+    return st.runner().flatmap(
+        lambda machine: bad_inputs(
+            machine.options.max_content_chars, machine.options.min_content_chars
+        )
+    )
 
 
 def _can(capability: str) -> Callable[[F], F]:
@@ -107,7 +123,7 @@ class RequestHistory(RuleBasedStateMachine):
 
     target: ClassVar[Target]
     runner: ClassVar[asyncio.Runner]
-    max_content_chars: ClassVar[int] = DEFAULT_MAX_CONTENT_CHARS
+    options: ClassVar[SearchOptions] = DEFAULT_OPTIONS
     stats: ClassVar[_Stats]
 
     sessions = Bundle("sessions")
@@ -173,7 +189,9 @@ class RequestHistory(RuleBasedStateMachine):
                 self.last_state = None
         rows = self._labelled(self.last_state) if self.last_state else {}
         message = "; ".join(text for _, text in findings)
-        raise VIOLATIONS[outcome](message, steps=self.steps, rows=rows)
+        violation = VIOLATIONS[outcome](message, steps=self.steps, rows=rows)
+        self.stats.last_violation = violation
+        raise violation
 
     def _acknowledge(self, key: str, content: str, response: ChatResponse) -> tuple[Expected, ...]:
         replies = [m.content for m in response.messages if m.role == "assistant"]
@@ -245,6 +263,8 @@ class RequestHistory(RuleBasedStateMachine):
     def fault_in_existing_session(self, session: ChatSession, point: str, content: str) -> None:
         self._with_fault(session.key, point, content, session.label)
 
+    @_can(Capability.REJECTS_BAD_INPUT)
+    @precondition(lambda machine: machine.options.bad_input)
     @rule(bad=_bad())
     def bad_input(self, bad: BadInput) -> None:
         key = self._new_key()
@@ -253,6 +273,18 @@ class RequestHistory(RuleBasedStateMachine):
             f"bad input to a new chat session {self.labels[key]}: {bad!r} -> {_describe(response)}"
         )
         self.failed.setdefault(key, []).append(bad.content)
+        if _failure_outcome(response) is not Outcome.ERROR:
+            # A database error (FK violation, lock timeout) is the persistence property's
+            # finding, whichever input reached it: never reported as a validation gap.
+            self._fail(
+                [
+                    (
+                        _failure_outcome(response),
+                        f"{bad.kind} input failed in the database: "
+                        f"{_describe(response)} {response.detail}".strip(),
+                    )
+                ]
+            )
         if not 400 <= response.status < 500:
             self._fail(
                 [
@@ -275,6 +307,7 @@ class RequestHistory(RuleBasedStateMachine):
             )
 
     @_can(Capability.CONCURRENCY)
+    @precondition(lambda machine: machine.options.concurrency)
     @rule(
         session=sessions,
         members=st.lists(st.tuples(BATCH_MEMBER, _texts()), min_size=2, max_size=3),
@@ -465,16 +498,21 @@ def machine_for_target(
     runner: asyncio.Runner,
     *,
     name: str = "RequestHistory",
-    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS,
+    options: SearchOptions = DEFAULT_OPTIONS,
+    max_content_chars: int | None = None,
 ) -> type[RequestHistory]:
     """A machine class over an already-open target, run on `runner` (which the caller owns).
 
     `name` keys Hypothesis's example database: give each wiring and database its own.
+    `options` says which properties the adapter opted into and the content bounds;
+    `max_content_chars` (older spelling) replaces the upper bound only.
     """
+    if max_content_chars is not None:
+        options = replace(options, max_content_chars=max_content_chars)
     namespace = {
         "target": target,
         "runner": runner,
-        "max_content_chars": max_content_chars,
+        "options": options,
         "stats": _Stats(),
     }
     return type(name, (RequestHistory,), namespace)
@@ -486,12 +524,15 @@ def open_machine(
     wiring: str,
     database: Database,
     *,
-    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS,
+    options: SearchOptions | None = None,
+    max_content_chars: int | None = None,
 ) -> Iterator[type[RequestHistory]]:
     """One runner and one open target for every example of a search, closed at the end.
 
-    Must be entered where no event loop is running (a plain test, or a worker thread).
+    `options` defaults to the factory's declared `search_options`. Must be entered where no
+    event loop is running (a plain test, or a worker thread).
     """
+    chosen = options if options is not None else options_of(factory)
     # A loop factory keeps the runner from replacing the thread's current event loop (pytest-
     # asyncio's session loop, say) and unsetting it on close.
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
@@ -502,6 +543,7 @@ def open_machine(
                 target,
                 runner,
                 name=f"RequestHistory_{factory.name}_{wiring}_{database.kind}",
+                options=chosen,
                 max_content_chars=max_content_chars,
             )
         finally:

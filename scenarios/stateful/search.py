@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import settings
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, HypothesisException
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import (
     run_state_machine_as_test,
@@ -19,7 +19,7 @@ from hypothesis.stateful import (
 from scenarios.outcomes import PRIORITY, Outcome
 from scenarios.redaction import redact
 from scenarios.stateful.machine import RequestHistory
-from scenarios.stateful.violations import StatefulViolation
+from scenarios.stateful.violations import ErrorFound, StatefulViolation
 
 if TYPE_CHECKING:
     pass
@@ -42,6 +42,7 @@ class Finding:
     rows: dict[str, Any]
     reproduction: str  # Hypothesis's own falsifying example, runnable
     flaky: bool = False
+    note: str = ""  # why a flaky finding could not be replayed, in words a team acts on
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class SearchResult:
         parts = []
         for finding in sorted(self.findings, key=lambda f: PRIORITY.index(f.outcome)):
             steps = " | ".join(finding.steps)
-            flaky = " (flaky)" if finding.flaky else ""
+            flaky = f" (flaky: {finding.note or FLAKY_NOTE})" if finding.flaky else ""
             parts.append(
                 f"{finding.outcome.value}{flaky} in {len(finding.steps)} step(s): {steps} "
                 f"=> {finding.message}"
@@ -93,23 +94,77 @@ def _leaves(error: BaseException, flaky: bool = False) -> Iterator[tuple[BaseExc
         yield error, flaky
 
 
-def _violations(error: BaseException) -> list[tuple[StatefulViolation, bool]]:
-    """The model violations in `error`; re-raises it if it holds anything else.
+FLAKY_NOTE = (
+    "Hypothesis could not replay this history the same way: the app draws its own randomness "
+    "(ids, slugs, timestamps) or requests raced, so the same steps gave different responses; "
+    "the steps are those of the run that failed"
+)
 
-    A violation that real concurrency produced may not replay (Hypothesis raises Flaky, with
-    its own replay error beside it): that violation is kept, marked flaky; the replay error is
-    Hypothesis's note about it, not a second problem.
+
+def _hypothesis_error(error: BaseException) -> bool:
+    """Hypothesis's own complaint (Flaky, FlakyStrategyDefinition, a health check, ...), as
+    opposed to the app's or the adapter's exception."""
+    return isinstance(error, HypothesisException | Flaky)
+
+
+def _internal(error: BaseException) -> list[BaseException]:
+    return [leaf for leaf, _ in _leaves(error) if _hypothesis_error(leaf)]
+
+
+def _violations(
+    error: BaseException, last: StatefulViolation | None = None
+) -> list[tuple[StatefulViolation, bool]]:
+    """The model violations in `error`, each with whether it failed to replay.
+
+    A violation that real concurrency or the app's own randomness produced may not replay:
+    Hypothesis then raises Flaky (its replay error beside the violation) or, when the replay
+    drew different data, FlakyStrategyDefinition alone. Either way the violation is kept, marked
+    flaky (`last` is the one the machine raised most recently, for when Hypothesis kept none);
+    Hypothesis's error is a note about it (`replay_note`), never raised to the caller. Anything
+    else (a broken adapter) is re-raised as is.
     """
     leaves = list(_leaves(error))
     violations = [(v, f) for v, f in leaves if isinstance(v, StatefulViolation)]
-    others = [
-        v
-        for v, f in leaves
-        if not isinstance(v, StatefulViolation) and not (f and isinstance(v, Flaky))
-    ]
-    if not violations or others:
+    internal = _internal(error)
+    if any(not isinstance(v, StatefulViolation) and v not in internal for v, _ in leaves):
         raise error
-    return violations
+    if not internal:
+        return violations
+    if not any(isinstance(v, Flaky) for v in internal):
+        # A health check or an unsatisfiable search: Hypothesis's complaint, told as a finding.
+        why = _why(internal)
+        return [
+            (
+                ErrorFound(
+                    f"the search stopped on Hypothesis's own error: {why}", steps=(), rows={}
+                ),
+                False,
+            )
+        ]
+    if violations:
+        return violations
+    if last is not None:
+        return [(last, True)]
+    return [
+        (
+            ErrorFound("a history failed, and Hypothesis could not replay it", steps=(), rows={}),
+            True,
+        )
+    ]
+
+
+def replay_note(error: BaseException) -> str:
+    """Why a flaky finding did not replay: FLAKY_NOTE and Hypothesis's own words."""
+    return f"{FLAKY_NOTE} ({_why(_internal(error) or [error])})"
+
+
+def _why(internal: list[BaseException]) -> str:
+    return "; ".join(f"{type(v).__name__}: {_first_line(v)}" for v in internal)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error)
+    return text.splitlines()[0] if text else ""
 
 
 # How many more Hypothesis runs a search makes after one that ended on a failure that did not
@@ -129,10 +184,12 @@ def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding
                 message=violation.message,
                 steps=violation.steps,
                 rows=violation.rows,
-                reproduction="\n".join(getattr(violation, "__notes__", ())),
+                reproduction="\n".join(getattr(violation, "__notes__", ()))
+                or "\n".join(violation.steps),
                 flaky=flaky,
+                note=replay_note(error) if flaky else "",
             )
-            for violation, flaky in _violations(error)
+            for violation, flaky in _violations(error, machine.stats.last_violation)
         ]
     return []
 
@@ -142,10 +199,11 @@ def search(
 ) -> SearchResult:
     """Run Hypothesis on `machine`; return what it found instead of raising it.
 
-    Real concurrency can fail in a way that does not replay; Hypothesis then stops with Flaky.
-    Such a finding is kept (marked flaky) and the search runs again, up to `flaky_reruns`
-    times, until it ends without one. Anything that is not a model violation (a broken
-    adapter, a health check) is re-raised.
+    Real concurrency, or an app that draws its own randomness, can fail in a way that does not
+    replay; Hypothesis then stops with Flaky or FlakyStrategyDefinition. Such a finding is kept
+    (marked flaky, with a note saying why) and the search runs again, up to `flaky_reruns`
+    times, until it ends without one. Hypothesis's own errors are never raised to the caller;
+    an exception of the adapter's (not a model violation) is.
     """
     started = time.perf_counter()
     before = machine.stats.examples
@@ -199,6 +257,7 @@ def markdown_report(
             "",
             f"{finding.message}",
             "",
+            *([f"Note: {finding.note}", ""] if finding.note else []),
             "The shortest request history Hypothesis found:",
             "",
             *finding.steps,

@@ -41,6 +41,8 @@ SAMPLES = (
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 # Any Unicode scalar value except NUL: what a client can send and a database can store.
 STORABLE = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
+# Letters, digits and punctuation: what is left of these after `str.strip()` is all of them.
+VISIBLE = st.characters(categories=["L", "N", "P"])
 
 
 def _fill(unit: str, length: int) -> str:
@@ -48,25 +50,44 @@ def _fill(unit: str, length: int) -> str:
     return (unit * (length // len(unit) + 1))[:length]
 
 
-def _visible(text: str) -> bool:
-    return bool(text.strip())
+class ContentBoundsError(ValueError):
+    """The content bounds cannot hold a message (min above max, or below 1)."""
+
+
+def check_bounds(min_chars: int, max_chars: int) -> None:
+    if not 1 <= min_chars <= max_chars:
+        raise ContentBoundsError(
+            f"content bounds must satisfy 1 <= min <= max, got min={min_chars}, max={max_chars}"
+        )
 
 
 @lru_cache
-def user_texts(max_chars: int = DEFAULT_MAX_CONTENT_CHARS) -> st.SearchStrategy[str]:
-    """Messages a user really sends: any storable Unicode, emoji, scripts, up to the limit."""
-    everyday = st.text(STORABLE, min_size=1, max_size=80)
-    mixed = st.lists(
-        st.one_of(st.sampled_from(EMOJI + SAMPLES), st.text(STORABLE, min_size=1, max_size=8)),
-        min_size=1,
-        max_size=8,
-    ).map("".join)
+def user_texts(
+    max_chars: int = DEFAULT_MAX_CONTENT_CHARS, min_chars: int = 1
+) -> st.SearchStrategy[str]:
+    """Messages a user really sends: any storable Unicode, emoji, scripts, between the bounds.
+
+    Lengths count code points, as Python and pydantic do; a text's length without its surrounding
+    whitespace is at least `min_chars`, so an app that strips before measuring accepts it too.
+    """
+    check_bounds(min_chars, max_chars)
+    short = max(min_chars, min(80, max_chars))
+    everyday = st.text(STORABLE, min_size=min_chars, max_size=short)
+    mixed = (
+        st.lists(
+            st.one_of(st.sampled_from(EMOJI + SAMPLES), st.text(STORABLE, min_size=1, max_size=8)),
+            min_size=1,
+            max_size=8,
+        )
+        .map("".join)
+        .map(lambda text: text[:max_chars])
+    )
     long = st.builds(
         _fill,
         st.text(STORABLE, min_size=1, max_size=12),
-        st.one_of(st.just(max_chars), st.integers(81, max_chars)),
+        st.one_of(st.just(max_chars), st.integers(short, max_chars)),
     )
-    return st.one_of(everyday, mixed, long).filter(_visible)
+    return st.one_of(everyday, mixed, long).filter(lambda text: len(text.strip()) >= min_chars)
 
 
 @dataclass(frozen=True)
@@ -111,11 +132,25 @@ def _insert(text: str, at: int, what: str) -> str:
 
 
 @lru_cache
-def bad_inputs(max_chars: int = DEFAULT_MAX_CONTENT_CHARS) -> st.SearchStrategy[BadInput]:
-    """Every kind of input the app must reject: blank, too long, NUL, lone surrogate (as a raw
-    JSON body, since it cannot be encoded), wrong type, missing, invalid UTF-8, bad id."""
+def bad_inputs(
+    max_chars: int = DEFAULT_MAX_CONTENT_CHARS, min_chars: int = 1
+) -> st.SearchStrategy[BadInput]:
+    """Every kind of input the app must reject: blank, too short (below `min_chars`), too long,
+    NUL, lone surrogate (as a raw JSON body, since it cannot be encoded), wrong type, missing,
+    invalid UTF-8, bad id."""
+    check_bounds(min_chars, max_chars)
     short = st.text(STORABLE, max_size=20)
+    undersized = (
+        [
+            st.text(VISIBLE, min_size=1, max_size=min_chars - 1).map(
+                lambda text: BadInput("undersized", content=text)
+            )
+        ]
+        if min_chars > 1
+        else []
+    )
     return st.one_of(
+        *undersized,
         st.just(BadInput("empty", content="")),
         st.text(st.sampled_from(WHITESPACE), min_size=1, max_size=20).map(
             lambda text: BadInput("whitespace_only", content=text)

@@ -174,6 +174,13 @@ def check_command(words: list[str]) -> None:
     match words:
         case ["pip", "install", "-e", _]:
             pass
+        case ["pip", "install", "--dry-run", harness] | ["pip", "install", harness] if (
+            "two-sessions-harness[" in harness
+        ):
+            extras = harness.partition("[")[2].rstrip("]").split(",")
+            assert set(extras) <= set(PYPROJECT["project"]["optional-dependencies"]), extras
+        case ["pip", "freeze", ">", _] | ["diff", _, _]:
+            pass
         case ["pip", "install", requirement]:
             assert requirement in PYPROJECT["dependency-groups"]["test"], requirement
         case ["python", "-m", "scenarios.lint", *paths]:

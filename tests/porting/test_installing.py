@@ -1,0 +1,119 @@
+"""Installing next to a team's app: ranges without upper pins, extras that are really optional,
+no dependence on SQLAlchemy's default Postgres driver, code that runs on httpx 0.27 and 0.28.
+
+Each is a problem met when a harness was installed into a real app's environment (issue 14:
+a RealWorld "Conduit" backend on SQLAlchemy 2.0.36 and httpx 0.27; rhoboro/async-fastapi-
+sqlalchemy on SQLAlchemy 2.0.51), checked here on this repository's own files.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from scenarios import cli
+from scenarios.databases import (
+    PG_URL_VARIABLE,
+    PostgresUnavailable,
+    _admin_connection,
+    postgres_server_url,
+)
+from scenarios.outcomes import Verdict
+from scenarios.runner import CaseResult
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _requirements() -> list[Requirement]:
+    listed = list(PROJECT["dependencies"])
+    for extra in PROJECT["optional-dependencies"].values():
+        listed += extra
+    return [Requirement(text) for text in listed]
+
+
+def test_every_dependency_is_a_range_with_a_floor_and_no_upper_pin() -> None:
+    for requirement in _requirements():
+        if requirement.name == "two-sessions-harness":
+            continue
+        operators = {spec.operator for spec in requirement.specifier}
+        assert operators == {">="}, f"{requirement}: a floor only, no upper pin"
+
+
+def test_the_core_needs_neither_postgres_nor_hypothesis_nor_fastapi() -> None:
+    core = {Requirement(text).name for text in PROJECT["dependencies"]}
+    assert core == {"sqlalchemy", "aiosqlite"}
+    extras = PROJECT["optional-dependencies"]
+    assert {Requirement(t).name for t in extras["postgresql"]} == {"asyncpg"}
+    assert {Requirement(t).name for t in extras["stateful"]} == {"hypothesis"}
+
+
+def test_the_pytest_plugins_import_no_driver_and_no_hypothesis() -> None:
+    """Installed into a team's environment, the plugins load in its suite: they must not pull in
+    what the team may not have (and must not break its suite when it is absent)."""
+    code = (
+        "import sys, scenarios.plugin, scenarios.guard.pytest_plugin, scenarios.toolkit; "
+        "print(sorted(m for m in ('hypothesis', 'asyncpg', 'fastapi', 'httpx') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert found.stdout.strip() == "[]"
+
+
+def test_a_bare_postgresql_url_is_given_the_asyncpg_driver(monkeypatch) -> None:
+    """SQLAlchemy 2.0 reads `postgresql://` as psycopg2, 2.1 as psycopg: never rely on either."""
+    monkeypatch.setenv(PG_URL_VARIABLE, "postgresql://me:secret@db.example:5432/postgres")
+    assert postgres_server_url().drivername == "postgresql+asyncpg"
+    monkeypatch.setenv(PG_URL_VARIABLE, "postgresql+asyncpg://me@db.example/postgres")
+    assert postgres_server_url().drivername == "postgresql+asyncpg"
+
+
+async def test_without_the_postgresql_extra_the_cells_are_skipped_naming_it(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    with pytest.raises(PostgresUnavailable, match=r"two-sessions-harness\[postgresql\]"):
+        await _admin_connection(postgres_server_url())
+
+
+def test_without_the_stateful_extra_the_matrix_leaves_the_search_out(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "scenarios.stateful", None)
+    assert cli._stateful_search(10, Path("reports")) is None
+    assert "two-sessions-harness[stateful]" in cli.STATEFUL_WITHOUT_HYPOTHESIS
+
+
+def test_the_cli_prints_a_flaky_finding_even_when_it_was_expected(capsys) -> None:
+    result = CaseResult(
+        cli.STATEFUL,
+        "search",
+        "w",
+        "sqlite",
+        "lost_write",
+        "lost_write",
+        Verdict.AS_EXPECTED,
+        "lost_write (flaky: Hypothesis could not replay this history the same way) in 2 step(s)",
+        0.1,
+    )
+    cli._progress(quiet=True)(result)  # type: ignore[operator]
+    assert "note: w-sqlite-stateful[search]: lost_write (flaky: " in capsys.readouterr().out
+
+
+def test_no_code_builds_an_httpx_client_with_app_which_httpx_0_28_removed() -> None:
+    offenders = []
+    for folder in ("scenarios", "reference_app", "examples", "tests", "benchmarks"):
+        for path in (REPO_ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", getattr(node.func, "id", None))
+                    in {"AsyncClient", "Client"}
+                    and any(keyword.arg == "app" for keyword in node.keywords)
+                ):
+                    offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert offenders == []

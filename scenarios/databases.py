@@ -62,10 +62,6 @@ def postgres_server_url() -> URL:
     url = inputs.check_pg_url(configured)
     if url is None:
         return _embedded_server_url()
-    # Always the asyncpg driver: a bare `postgresql://` means whatever SQLAlchemy defaults to
-    # (psycopg2 in 2.0, psycopg in 2.1), and nothing in the harness depends on that choice.
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+asyncpg")
     if configured is None and embedded_postgres.available() and not inputs.postgres_answers(url):
         return _embedded_server_url()
     return url

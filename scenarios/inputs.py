@@ -34,7 +34,7 @@ LOAD_SESSIONS_VARIABLE = "HARNESS_LOAD_SESSIONS"
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 EMBEDDED = "embedded"  # HARNESS_PG_URL=embedded: a throwaway server of the harness's own
-PG_DRIVERS = ("postgresql+asyncpg",)
+PG_DRIVERS = ("postgresql+asyncpg", "postgresql")
 HYPOTHESIS_PROFILES = ("quick", "ci")
 LOAD_SIZE_MAX = 100_000
 PG_PROBE_TIMEOUT_S = 2.0
@@ -102,7 +102,9 @@ def check_pg_url(value: str | None) -> URL | None:
         raise BadInput(PG_URL_VARIABLE, text, f"driver {url.drivername!r}", accepted)
     if url.port is not None and not 0 < url.port < 65536:
         raise BadInput(PG_URL_VARIABLE, text, f"port {url.port} is out of range", accepted)
-    return url
+    # Always the asyncpg driver: a bare `postgresql://` means whatever SQLAlchemy defaults to
+    # (psycopg2 in 2.0, psycopg in 2.1), and nothing in the harness depends on that choice.
+    return url.set(drivername="postgresql+asyncpg")
 
 
 def postgres_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:

@@ -110,6 +110,14 @@ def test_a_statement_waiting_past_the_bound_is_a_finding() -> None:
     }
 
 
+def test_a_slow_statement_is_a_figure_that_fails_no_test_unless_asked_for() -> None:
+    """A busy machine stretches statements; the load tests must not fail on wall-clock."""
+    sent = [_sent(0, 409, "SQLITE_BUSY")]
+    slow = audit("w", DB, PLAN, sent, [], _rows(contexts=0, sessions=()), 1.0, 5.0)
+    assert slow.violations() == []
+    assert [v.split(":")[0] for v in slow.violations(timings=True)] == ["slow_statement"]
+
+
 def test_an_injected_fault_is_a_clear_failure_only_for_the_request_that_carried_it() -> None:
     carried = _sent(0, 500, "injected_fault", fault="after_reply")
     stray = _sent(1, 500, "injected_fault")

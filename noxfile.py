@@ -62,6 +62,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "--junitxml=reports/junit-tests.xml", *session.posargs)
 
 
+@nox.session(name="stress-tests", default=False)
+def stress_tests(session: nox.Session) -> None:
+    """Run the suite 3 times in a row while 2 busy loops load the cores; reports/stress-tests.*."""
+    install(session, "test")
+    session.run("python", "-m", "benchmarks.stress", "--reports", "reports", "--", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style and types: ruff check, ruff format --check, mypy --strict."""

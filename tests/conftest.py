@@ -2,10 +2,16 @@
 
 Postgres comes from HARNESS_PG_URL; when it is unreachable, tests that need it are skipped
 locally with the reason and fail under CI.
+
+Under pytest-xdist (`nox -s tests -- -n auto`) every worker is a process with its own test
+session, so each gets its own SQLite file and its own Postgres database, both dropped when the
+worker ends; the controller merges what the workers wrote to reports/ (reliability.json).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,3 +53,32 @@ def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
     fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+def worker_id() -> str | None:
+    """The pytest-xdist worker this process is (gw0, gw1, ...), or None without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if worker_id() is None:  # the controller (or a plain run): no parts of an earlier run
+        from tests.reliability.conftest import reliability_parts_dir
+
+        shutil.rmtree(reliability_parts_dir(config.rootpath), ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller joins the workers' parts of reports/reliability.json into one file."""
+    if worker_id() is not None:
+        return
+    from tests.reliability.conftest import (
+        ReliabilityReport,
+        reliability_parts_dir,
+        reliability_report_path,
+    )
+
+    parts_dir = reliability_parts_dir(session.config.rootpath)
+    parts = sorted(parts_dir.glob("*.json"))
+    if parts:
+        ReliabilityReport.merged(parts).write(reliability_report_path(session.config.rootpath))
+        shutil.rmtree(parts_dir, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""`python -m scenarios run`: run the pack against a target and write the reports.
+"""`python -m scenarios run`: run the pack against a target and write the reports;
+`python -m scenarios merge-reports DIR... --reports OUT`: one report from matrix shards.
 
 Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
 ran), 2 on bad usage or an unreachable Postgres under CI.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.outcomes import Verdict
 from scenarios.report import redact, write_reports
 from scenarios.runner import CaseResult
@@ -60,7 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hypothesis request histories per cell for the `stateful` case "
         f"(default {STATEFUL_EXAMPLES}; 0 leaves the case out)",
     )
+    merge = commands.add_parser(
+        "merge-reports", help="merge the reports of matrix shards (e.g. CI jobs) into one"
+    )
+    merge.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="report folders")
+    merge.add_argument("--reports", type=Path, required=True, help="folder for the merge")
     return parser
+
+
+def _merge_reports(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Exit 0/1 as `run` would have for the whole matrix; 2 on a folder that cannot merge."""
+    try:
+        run = merge_runs([(folder, read_run(folder)) for folder in args.folders])
+    except MergeError as error:
+        parser.error(str(error))
+    for path in [*write_reports(run, args.reports), *copy_pages(args.folders, args.reports)]:
+        print(f"wrote {path}")
+    return _finish(run)
+
+
+def _finish(run: MatrixRun) -> int:
+    for note in run.notes:
+        print(f"note: {note}")
+    counts = {v: sum(r.verdict is v for r in run.results) for v in Verdict}
+    print(
+        f"{counts[Verdict.AS_EXPECTED]} as expected, {counts[Verdict.UNEXPECTED]} unexpected, "
+        f"{counts[Verdict.SKIPPED]} skipped, in {run.duration_s:.1f} s"
+    )
+    ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
+    return 0 if ran and not run.unexpected else 1
 
 
 def _progress(quiet: bool) -> object:
@@ -81,6 +111,8 @@ def _progress(quiet: bool) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "merge-reports":
+        return _merge_reports(args, parser)
     spec = args.target or configured_target()
     if not spec:
         parser.error("no target: pass --target module:attribute or set [tool.scenarios] target")
@@ -118,12 +150,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for path in write_reports(run, args.reports):
         print(f"wrote {path}")
-    for note in run.notes:
-        print(f"note: {note}")
-    counts = {v: sum(r.verdict is v for r in run.results) for v in Verdict}
-    print(
-        f"{counts[Verdict.AS_EXPECTED]} as expected, {counts[Verdict.UNEXPECTED]} unexpected, "
-        f"{counts[Verdict.SKIPPED]} skipped, in {run.duration_s:.1f} s"
-    )
-    ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
-    return 0 if ran and not run.unexpected else 1
+    return _finish(run)

@@ -16,11 +16,30 @@ nox.options.download_python = "never"
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 WIRINGS = ["two_sessions", "shared_session", "commit_in_save", "unit_of_work"]
 DATABASES = ["sqlite", "postgresql"]
+PACKAGES = ["reference_app", "scenarios", "examples", "benchmarks", "tests"]
 
 
 def install(session: nox.Session, *groups: str) -> None:
-    """The project (editable) and the named dependency groups, from pyproject.toml only."""
-    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, *groups))
+    """The project (editable) and the named dependency groups, from pyproject.toml only.
+
+    Bytecode is compiled once, at install time and for the project's own packages: where
+    PYTHONDONTWRITEBYTECODE is set, every process (the matrix's search workers, each xdist
+    worker) would otherwise compile SQLAlchemy, FastAPI and Hypothesis from source at start."""
+    session.install(
+        "-e",
+        ".",
+        *nox.project.dependency_groups(PYPROJECT, *groups),
+        env={"UV_COMPILE_BYTECODE": "1"},
+    )
+    session.run(
+        "python",
+        "-m",
+        "compileall",
+        "-q",
+        *PACKAGES,
+        silent=True,
+        env={"PYTHONDONTWRITEBYTECODE": ""},
+    )
 
 
 @nox.session

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from concurrent.futures import Executor
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -52,27 +53,35 @@ async def run_matrix(
 ) -> MatrixRun:
     """Run every case; an unreachable Postgres skips its cells, or raises under CI.
 
-    With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`)."""
+    With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`), each in a
+    worker process. Results keep the order database, wiring, scenario whatever ran first."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
-    # Databases are independent, so their cells run side by side; results keep database order.
-    # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so no
-    # branch is torn down while its driver is still connecting.
-    per_database = await asyncio.gather(
-        *(
-            _run_database(
-                factory,
-                run,
-                kind,
-                wirings=wirings,
-                scenarios=scenarios,
-                progress=progress,
-                stateful=stateful,
-            )
-            for kind in databases
-        ),
-        return_exceptions=True,
-    )
+    with ExitStack() as pools:
+        pool = None
+        if stateful is not None:
+            from scenarios.stateful.matrix_case import search_process_pool
+
+            pool = pools.enter_context(search_process_pool(len(wirings) * len(databases)))
+        # Databases are independent, so their cells run side by side. Every branch finishes
+        # before an error (an unreachable Postgres under CI) is raised, so no branch is torn
+        # down while its driver is still connecting.
+        per_database = await asyncio.gather(
+            *(
+                _run_database(
+                    factory,
+                    run,
+                    kind,
+                    wirings=wirings,
+                    scenarios=scenarios,
+                    progress=progress,
+                    stateful=stateful,
+                    pool=pool,
+                )
+                for kind in databases
+            ),
+            return_exceptions=True,
+        )
     for outcome in per_database:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -92,6 +101,7 @@ async def _run_database(
     scenarios: Sequence[Scenario],
     progress: Callable[[CaseResult], None] | None,
     stateful: StatefulSearch | None = None,
+    pool: Executor | None = None,
 ) -> list[CaseResult]:
     results: list[CaseResult] = []
 
@@ -117,20 +127,47 @@ async def _run_database(
                     record(stateful.skipped(wiring, kind, reason))
             return results
         run.databases[kind] = database.display_url
-        # The searches use a scratch database of their own, so they run beside the scenarios.
+        # The searches use scratch databases of their own, so they run beside the scenarios.
         searches = (
-            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None
+            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind, pool))
+            if stateful
+            else None
         )
-        for wiring in wirings:
-            async with factory.open(wiring, database) as target:
-                for result in await run_scenarios(
-                    target,
-                    scenarios,
-                    wiring=wiring,
-                    db=kind,
-                    expected_outcome=factory.expected_outcome,
-                ):
-                    record(result)
+        # Wirings run side by side, each on a scratch database of its own (the first wiring
+        # takes the one opened above): a bounded lock wait in one wiring (two_sessions on
+        # SQLite waits out the busy timeout in most cases) no longer holds up the others.
+        own = [database] + [
+            await stack.enter_async_context(open_scratch_database(kind)) for _ in wirings[1:]
+        ]
+        per_wiring = await asyncio.gather(
+            *(
+                _run_wiring(factory, wiring, db, scenarios, progress)
+                for wiring, db in zip(wirings, own, strict=True)
+            )
+        )
+        for wiring_results in per_wiring:
+            results.extend(wiring_results)
         for result in await searches if searches is not None else ():
             record(result)
+    return results
+
+
+async def _run_wiring(
+    factory: TargetFactory,
+    wiring: str,
+    database: Database,
+    scenarios: Sequence[Scenario],
+    progress: Callable[[CaseResult], None] | None,
+) -> list[CaseResult]:
+    async with factory.open(wiring, database) as target:
+        results = await run_scenarios(
+            target,
+            scenarios,
+            wiring=wiring,
+            db=database.kind,
+            expected_outcome=factory.expected_outcome,
+        )
+    if progress:
+        for result in results:
+            progress(result)
     return results

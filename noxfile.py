@@ -100,5 +100,5 @@ def lint(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmark load, raw-driver baseline, guard, Hypothesis, matrix; write reports/bench.*."""
-    install(session, "test")
+    install(session, "bench")
     session.run("python", "-m", "benchmarks", "--reports", "reports", *session.posargs)

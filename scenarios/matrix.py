@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from scenarios.stateful import StatefulSearch
 
 
+# Each wiring's cases run in this many shards side by side, each on a scratch database of its own.
+CASE_SHARDS = 2
+
+
 @dataclass
 class MatrixRun:
     target: str
@@ -133,23 +137,40 @@ async def _run_database(
             if stateful
             else None
         )
-        # Wirings run side by side, each on a scratch database of its own (the first wiring
-        # takes the one opened above): a bounded lock wait in one wiring (two_sessions on
-        # SQLite waits out the busy timeout in most cases) no longer holds up the others.
-        own = [database] + [
-            await stack.enter_async_context(open_scratch_database(kind)) for _ in wirings[1:]
-        ]
-        per_wiring = await asyncio.gather(
+        # Wirings run side by side, each in CASE_SHARDS shards with a scratch database of its
+        # own (the first shard takes the one opened above): a bounded lock wait (two_sessions
+        # on SQLite waits out the busy timeout in most cases) no longer holds up other cases.
+        shards = [(wiring, part) for wiring in wirings for part in shard(scenarios, CASE_SHARDS)]
+        more = await asyncio.gather(
+            *(stack.enter_async_context(open_scratch_database(kind)) for _ in shards[1:])
+        )
+        own = [database, *more]
+        per_shard = await asyncio.gather(
             *(
-                _run_wiring(factory, wiring, db, scenarios, progress)
-                for wiring, db in zip(wirings, own, strict=True)
+                _run_wiring(factory, wiring, db, part, progress)
+                for (wiring, part), db in zip(shards, own, strict=True)
             )
         )
-        for wiring_results in per_wiring:
-            results.extend(wiring_results)
+        for shard_results in per_shard:
+            results.extend(shard_results)
         for result in await searches if searches is not None else ():
             record(result)
     return results
+
+
+def shard(scenarios: Sequence[Scenario], parts: int) -> list[list[Scenario]]:
+    """`scenarios` in at most `parts` contiguous runs (order kept) of about equal case counts."""
+    total = sum(len(s.interleavings()) for s in scenarios)
+    shards: list[list[Scenario]] = [[]]
+    done = 0
+    for scenario in scenarios:
+        cases = len(scenario.interleavings())
+        # A new shard starts where this scenario's middle would pass the current shard's share.
+        if shards[-1] and len(shards) < parts and done + cases / 2 > total * len(shards) / parts:
+            shards.append([])
+        shards[-1].append(scenario)
+        done += cases
+    return [part for part in shards if part]
 
 
 async def _run_wiring(

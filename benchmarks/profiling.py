@@ -20,6 +20,8 @@ TOP = 15
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*?)(?::\d+)?\)$")
 # Frames every stack passes through: shown inclusive, they would only crowd the table.
 _PLUMBING = ("<frozen runpy>", "threading.py", "asyncio/", "<frozen importlib", "concurrent/")
+# py-spy's own root frames: one per process.
+_ROOTS = re.compile(r'^process \d+:|--multiprocessing-fork"$')
 
 
 def _short(frame: str) -> str:
@@ -52,7 +54,7 @@ def top_functions(raw: str, top: int = TOP) -> dict[str, Any]:
         return [
             {"function": name, "percent": round(100 * n / total, 1)}
             for name, n in counter.most_common()
-            if not any(p in name for p in _PLUMBING)
+            if not any(p in name for p in _PLUMBING) and not _ROOTS.search(name)
         ][:top]
 
     return {"samples": total, "self": table(own) if total else [], "inclusive": table(inclusive)}
@@ -106,7 +108,8 @@ def profile_markdown(part: dict[str, Any]) -> list[str]:
     lines += [
         f"`{part['command']}` at {part['rate_hz']} Hz: {part['samples']} samples of running "
         "threads, all processes together. Own time is the function itself; inclusive adds what "
-        "it called.",
+        "it called. On a busy machine a thread that waits for a core counts as running, so "
+        "waits (the event loop's select, aiosqlite's worker thread) grow with the load.",
         "",
         "| own % | function | | inclusive % | function |",
         "|---|---|---|---|---|",

@@ -114,8 +114,10 @@ class Sent:
 
     @property
     def clear_failure(self) -> bool:
-        """A retryable 409 naming its code, or the 500 of the fault this request carried."""
-        if self.status == 409:
+        """A retryable 409 naming its code, a retryable 503 naming its code (a bounded wait for
+        a pooled connection ran out: what an overloaded machine makes of the load, never a
+        loss), or the 500 of the fault this request carried."""
+        if self.status in (409, 503):
             return bool(self.code) and self.retryable is True
         return self.fault is not None and self.status == 500 and self.code == "injected_fault"
 
@@ -363,7 +365,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 KINDS = (
     "lost",  # acknowledged, yet something it wrote is not in the database
     "partial",  # failed, yet something it wrote is committed
-    "unclear",  # failed without a clear code: not a retryable 409, not its injected fault
+    "unclear",  # failed without a clear code: not a retryable 409/503, not its injected fault
     "interleaved",  # acknowledged, but another message sits between its question and reply
     "gaps",  # positions in a chat session are not unique and gapless (0..n-1)
     "duplicates",  # a message or agent context stored twice

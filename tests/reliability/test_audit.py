@@ -23,7 +23,7 @@ def _sent(index: int, status: int, code: str | None = None, positions=(), fault=
         fault=fault,
         status=status,
         code=code,
-        retryable=True if status == 409 else None,
+        retryable=True if status in (409, 503) else None,
         detail="",
         positions=tuple(positions),
         latency_s=0.01,
@@ -133,3 +133,12 @@ def test_percentiles_are_nearest_rank() -> None:
         99.0,
     )
     assert percentile([], 50) == 0.0
+
+
+def test_a_pool_wait_that_ran_out_is_a_clear_retryable_failure_not_a_defect() -> None:
+    """On an overloaded machine requests wait past the pool's bound and get a retryable 503;
+    the load tests must pass then (nothing lost), and an unnamed 503 stays unclear."""
+    timed_out = _sent(0, 503, "pool_timeout")
+    assert timed_out.clear_failure
+    assert "unclear" not in _kinds([timed_out], _rows(contexts=0, sessions=()))
+    assert not _sent(1, 503, None).clear_failure

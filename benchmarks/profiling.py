@@ -19,7 +19,15 @@ PROFILE_LIMIT_S = 600.0
 TOP = 15
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*?)(?::\d+)?\)$")
 # Frames every stack passes through: shown inclusive, they would only crowd the table.
-_PLUMBING = ("<frozen runpy>", "threading.py", "asyncio/", "<frozen importlib", "concurrent/")
+_PLUMBING = (
+    "<frozen runpy>",
+    "threading.py",
+    "asyncio/",
+    "<frozen importlib",
+    "concurrent/",
+    "multiprocessing/",
+    "(<string>)",
+)
 # py-spy's own root frames: one per process.
 _ROOTS = re.compile(r'^process \d+:|--multiprocessing-fork"$')
 

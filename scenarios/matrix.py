@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Executor
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scenarios.adapter import TargetFactory
 from scenarios.databases import (
@@ -23,6 +24,10 @@ from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
     from scenarios.stateful import StatefulSearch
+
+
+# Each wiring's cases run in this many shards side by side, each on a scratch database of its own.
+CASE_SHARDS = 2
 
 
 @dataclass
@@ -53,32 +58,43 @@ async def run_matrix(
 ) -> MatrixRun:
     """Run every case; an unreachable Postgres skips its cells, or raises under CI.
 
-    With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`)."""
+    With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`), each in a
+    worker process. Results keep the order database, wiring, scenario whatever ran first."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
-    branches = [
-        _run_database(
-            factory,
-            run,
-            kind,
-            wirings=wirings,
-            scenarios=scenarios,
-            progress=progress,
-            stateful=stateful,
+    with ExitStack() as pools:
+        pool = None
+        if stateful is not None:
+            from scenarios.stateful.matrix_case import search_process_pool
+
+            pool = pools.enter_context(search_process_pool(len(wirings) * len(databases)))
+
+        def branch(kind: str) -> Coroutine[Any, Any, list[CaseResult]]:
+            return _run_database(
+                factory,
+                run,
+                kind,
+                wirings=wirings,
+                scenarios=scenarios,
+                progress=progress,
+                stateful=stateful,
+                pool=pool,
+            )
+
+        if not isolated_targets(factory):
+            # One target open at a time in this process: an adapter over an app with a module-
+            # level engine or container re-points it in `open`, and nothing else uses it
+            # meanwhile (the searches run in worker processes of their own).
+            for kind in databases:
+                run.results.extend(await branch(kind))
+            run.duration_s = time.perf_counter() - started
+            return run
+        # Isolated targets: the databases' cells run side by side; results keep database order.
+        # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so
+        # no branch is torn down while its driver is still connecting.
+        per_database = await asyncio.gather(
+            *(branch(kind) for kind in databases), return_exceptions=True
         )
-        for kind in databases
-    ]
-    if not isolated_targets(factory):
-        # One target open at a time in this process: an adapter over an app with a module-
-        # level engine or container re-points it in `open`, and nothing else uses it meanwhile.
-        for branch in branches:
-            run.results.extend(await branch)
-        run.duration_s = time.perf_counter() - started
-        return run
-    # Isolated targets: the databases' cells run side by side; results keep database order.
-    # Every branch finishes before an error (an unreachable Postgres under CI) is raised, so no
-    # branch is torn down while its driver is still connecting.
-    per_database = await asyncio.gather(*branches, return_exceptions=True)
     for outcome in per_database:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -105,6 +121,7 @@ async def _run_database(
     scenarios: Sequence[Scenario],
     progress: Callable[[CaseResult], None] | None,
     stateful: StatefulSearch | None = None,
+    pool: Executor | None = None,
 ) -> list[CaseResult]:
     results: list[CaseResult] = []
     server_version = ""
@@ -134,25 +151,68 @@ async def _run_database(
             return results
         run.databases[kind] = database.display_url
         server_version = database.server_version  # stamped on every cell by record()
-        # With isolated targets the searches (on a scratch database of their own) run beside
-        # the scenarios; otherwise after them.
+        # The searches run in worker processes, on scratch databases of their own, so they run
+        # beside the scenarios.
         searches = (
-            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind))
-            if stateful and isolated_targets(factory)
+            asyncio.ensure_future(stateful.run_cells(factory, wirings, kind, pool))
+            if stateful
             else None
         )
-        for wiring in wirings:
-            async with factory.open(wiring, database) as target:
-                for result in await run_scenarios(
-                    target,
-                    scenarios,
-                    wiring=wiring,
-                    db=kind,
-                    expected_outcome=factory.expected_outcome,
-                ):
-                    record(result)
-        if stateful and searches is None:
-            searches = asyncio.ensure_future(stateful.run_cells(factory, wirings, kind))
+        if isolated_targets(factory):
+            # Wirings run side by side, each in CASE_SHARDS shards with a scratch database of its
+            # own (the first shard takes the one opened above): a bounded lock wait (two_sessions
+            # on SQLite waits out the busy timeout in most cases) no longer holds up other cases.
+            shards = [
+                (wiring, part) for wiring in wirings for part in shard(scenarios, CASE_SHARDS)
+            ]
+            more = await asyncio.gather(
+                *(stack.enter_async_context(open_scratch_database(kind)) for _ in shards[1:])
+            )
+            own = [database, *more]
+            per_shard = await asyncio.gather(
+                *(
+                    _run_wiring(factory, wiring, db, part)
+                    for (wiring, part), db in zip(shards, own, strict=True)
+                )
+            )
+        else:  # one target open at a time
+            per_shard = [
+                await _run_wiring(factory, wiring, database, scenarios) for wiring in wirings
+            ]
+        for shard_results in per_shard:
+            for result in shard_results:
+                record(result)
         for result in await searches if searches is not None else ():
             record(result)
     return results
+
+
+def shard(scenarios: Sequence[Scenario], parts: int) -> list[list[Scenario]]:
+    """`scenarios` in at most `parts` contiguous runs (order kept) of about equal case counts."""
+    total = sum(len(s.interleavings()) for s in scenarios)
+    shards: list[list[Scenario]] = [[]]
+    done = 0
+    for scenario in scenarios:
+        cases = len(scenario.interleavings())
+        # A new shard starts where this scenario's middle would pass the current shard's share.
+        if shards[-1] and len(shards) < parts and done + cases / 2 > total * len(shards) / parts:
+            shards.append([])
+        shards[-1].append(scenario)
+        done += cases
+    return [part for part in shards if part]
+
+
+async def _run_wiring(
+    factory: TargetFactory,
+    wiring: str,
+    database: Database,
+    scenarios: Sequence[Scenario],
+) -> list[CaseResult]:
+    async with factory.open(wiring, database) as target:
+        return await run_scenarios(
+            target,
+            scenarios,
+            wiring=wiring,
+            db=database.kind,
+            expected_outcome=factory.expected_outcome,
+        )

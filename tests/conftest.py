@@ -2,11 +2,17 @@
 
 Postgres comes from HARNESS_PG_URL; when it is unreachable, tests that need it are skipped
 locally with the reason and fail under CI.
+
+Under pytest-xdist (`nox -s tests -- -n auto`) every worker is a process with its own test
+session, so each gets its own SQLite file and its own Postgres database, both dropped when the
+worker ends; the controller merges what the workers wrote to reports/ (reliability.json).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -52,6 +58,11 @@ def database(request: pytest.FixtureRequest) -> Database:
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
 
 
+def worker_id() -> str | None:
+    """The pytest-xdist worker this process is (gw0, gw1, ...), or None without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A bad HARNESS_* variable stops the suite before the first test, in one line. The
     Postgres server is settled here, before any worker process starts: when the run starts its
@@ -63,3 +74,24 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)
     with contextlib.suppress(PostgresUnavailable):
         postgres_server_url()
+    if worker_id() is None:  # the controller (or a plain run): no parts of an earlier run
+        from tests.reliability.conftest import reliability_parts_dir
+
+        shutil.rmtree(reliability_parts_dir(config.rootpath), ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller joins the workers' parts of reports/reliability.json into one file."""
+    if worker_id() is not None:
+        return
+    from tests.reliability.conftest import (
+        ReliabilityReport,
+        reliability_parts_dir,
+        reliability_report_path,
+    )
+
+    parts_dir = reliability_parts_dir(session.config.rootpath)
+    parts = sorted(parts_dir.glob("*.json"))
+    if parts:
+        ReliabilityReport.merged(parts).write(reliability_report_path(session.config.rootpath))
+        shutil.rmtree(parts_dir, ignore_errors=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,33 @@ if TYPE_CHECKING:
 _ONE_SEARCH_AT_A_TIME = threading.Lock()
 
 
+def search_process_pool(searches: int) -> ProcessPoolExecutor:
+    """Worker processes for the matrix's searches, one per core at most.
+
+    Processes, not threads: two Hypothesis runs in threads of one process crashed CPython
+    3.11's AST compiler, so in-process searches must take turns; in processes they run at once.
+    `spawn` because the parent holds running event loops and driver threads that fork would copy.
+    """
+    workers = max(1, min(searches, os.cpu_count() or 1))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+
+
+def _search_on_scratch_database(
+    search: StatefulSearch, factory: TargetFactory, wiring: str, kind: str
+) -> CaseResult:
+    """In a worker process: one search on a scratch database of `kind` of its own."""
+    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+        scratch = open_scratch_database(kind)
+        try:
+            database = runner.run(scratch.__aenter__())
+        except PostgresUnavailable as unavailable:
+            return search.skipped(wiring, kind, f"skipped: {unavailable}")
+        try:
+            return search._run_cell(factory, wiring, database)
+        finally:
+            runner.run(scratch.__aexit__(None, None, None))
+
+
 @dataclass(frozen=True)
 class StatefulSearch:
     """The optional stateful case of each matrix cell: scenario `stateful`, its observed outcome
@@ -42,9 +72,29 @@ class StatefulSearch:
         return self.settings_ or matrix_settings(self.max_examples)
 
     async def run_cells(
-        self, factory: TargetFactory, wirings: Sequence[str], kind: str
+        self,
+        factory: TargetFactory,
+        wirings: Sequence[str],
+        kind: str,
+        executor: Executor | None = None,
     ) -> list[CaseResult]:
-        """One case per wiring, on a scratch database of `kind` that nothing else uses."""
+        """One case per wiring, on a scratch database of `kind` that nothing else uses.
+
+        With a process pool as `executor`, each search runs in a worker process on a scratch
+        database of its own, side by side with the others (see `search_process_pool`);
+        without one, in a thread, one search at a time."""
+        if executor is not None:
+            loop = asyncio.get_running_loop()
+            return list(
+                await asyncio.gather(
+                    *(
+                        loop.run_in_executor(
+                            executor, _search_on_scratch_database, self, factory, wiring, kind
+                        )
+                        for wiring in wirings
+                    )
+                )
+            )
         try:
             async with open_scratch_database(kind) as database:
                 return [await self.run_cell(factory, wiring, database) for wiring in wirings]

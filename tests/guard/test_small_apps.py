@@ -167,6 +167,10 @@ async def test_concurrent_units_in_one_event_loop_do_not_mix(engine: AsyncEngine
     reported, and the correct one sees none of its rows or sessions."""
     maker = async_sessionmaker(engine)
     buggy_began, correct_began = asyncio.Event(), asyncio.Event()
+    # Events, not a sleep: the buggy unit opens its second session while the correct unit holds
+    # flushed rows, however busy the machine. (Its flush may wait for the correct unit's commit
+    # on SQLite, so the correct unit waits only for the session to open.)
+    second_opened = asyncio.Event()
 
     async def buggy() -> tuple[Finding, ...]:
         async with session_guard("collect", label="buggy") as unit, maker() as db:
@@ -174,6 +178,7 @@ async def test_concurrent_units_in_one_event_loop_do_not_mix(engine: AsyncEngine
             buggy_began.set()
             await correct_began.wait()
             async with maker() as own:  # site: buggy second
+                second_opened.set()
                 own.add(Note(text="lost"))
                 await own.flush()  # site: buggy flush
             await db.commit()
@@ -186,7 +191,7 @@ async def test_concurrent_units_in_one_event_loop_do_not_mix(engine: AsyncEngine
                 db.add(Note(text="kept"))
                 await db.flush()
                 correct_began.set()
-                await asyncio.sleep(0.05)  # buggy works now, inside this unit's lifetime
+                await second_opened.wait()
                 await db.commit()
         return unit.findings
 

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.load import LoadPlan, empty_tables
 from scenarios.databases import Database
+from tests.conftest import worker_id
 
 # The test run's load; `nox -s bench` sends the full 500 over 50. Override with
 # HARNESS_LOAD_REQUESTS / HARNESS_LOAD_SESSIONS.
@@ -40,6 +41,16 @@ class ReliabilityReport:
         self.load: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
 
+    @classmethod
+    def merged(cls, parts: list[Path]) -> ReliabilityReport:
+        """One report from the parts pytest-xdist workers wrote (see tests/conftest.py)."""
+        report = cls()
+        for part in parts:
+            document = json.loads(part.read_text(encoding="utf-8"))
+            report.load += document["load"]
+            report.faults += document["faults"]
+        return report
+
     def write(self, path: Path) -> None:
         key = ("db", "wiring")
         document = {
@@ -57,4 +68,17 @@ def reliability_report(pytestconfig: pytest.Config) -> Iterator[ReliabilityRepor
     report = ReliabilityReport()
     yield report
     if report.load or report.faults:
-        report.write(pytestconfig.rootpath / "reports" / "reliability.json")
+        report.write(reliability_report_path(pytestconfig.rootpath))
+
+
+def reliability_report_path(root: Path) -> Path:
+    """reports/reliability.json; a pytest-xdist worker writes its part beside it, and the
+    controller merges the parts when the run ends (tests/conftest.py)."""
+    worker = worker_id()
+    if worker is None:
+        return root / "reports" / "reliability.json"
+    return reliability_parts_dir(root) / f"{worker}.json"
+
+
+def reliability_parts_dir(root: Path) -> Path:
+    return root / "reports" / "reliability-parts"

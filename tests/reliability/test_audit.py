@@ -23,7 +23,7 @@ def _sent(index: int, status: int, code: str | None = None, positions=(), fault=
         fault=fault,
         status=status,
         code=code,
-        retryable=True if status == 409 else None,
+        retryable=True if status in (409, 503) else None,
         detail="",
         positions=tuple(positions),
         latency_s=0.01,
@@ -110,6 +110,14 @@ def test_a_statement_waiting_past_the_bound_is_a_finding() -> None:
     }
 
 
+def test_a_slow_statement_is_a_figure_that_fails_no_test_unless_asked_for() -> None:
+    """A busy machine stretches statements; the load tests must not fail on wall-clock."""
+    sent = [_sent(0, 409, "SQLITE_BUSY")]
+    slow = audit("w", DB, PLAN, sent, [], _rows(contexts=0, sessions=()), 1.0, 5.0)
+    assert slow.violations() == []
+    assert [v.split(":")[0] for v in slow.violations(timings=True)] == ["slow_statement"]
+
+
 def test_an_injected_fault_is_a_clear_failure_only_for_the_request_that_carried_it() -> None:
     carried = _sent(0, 500, "injected_fault", fault="after_reply")
     stray = _sent(1, 500, "injected_fault")
@@ -125,3 +133,12 @@ def test_percentiles_are_nearest_rank() -> None:
         99.0,
     )
     assert percentile([], 50) == 0.0
+
+
+def test_a_pool_wait_that_ran_out_is_a_clear_retryable_failure_not_a_defect() -> None:
+    """On an overloaded machine requests wait past the pool's bound and get a retryable 503;
+    the load tests must pass then (nothing lost), and an unnamed 503 stays unclear."""
+    timed_out = _sent(0, 503, "pool_timeout")
+    assert timed_out.clear_failure
+    assert "unclear" not in _kinds([timed_out], _rows(contexts=0, sessions=()))
+    assert not _sent(1, 503, None).clear_failure

@@ -1,5 +1,6 @@
 """N concurrent requests over M chat sessions: nothing acknowledged is lost, nothing failed is
-left behind, positions stay unique and gapless, and every conflict is a clear retryable 409."""
+left behind, positions stay unique and gapless, and every failure is clear and retryable (a 409
+conflict, or a 503 when an overloaded machine makes a request wait past the pool's bound)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -135,11 +136,29 @@ def test_a_correct_app_keeps_every_history(runner, fake_settings) -> None:
 
 
 def test_a_silently_lost_message_is_a_lost_write_in_two_steps(runner, fake_settings) -> None:
+    """What the search guarantees, not which shrink it lands on: Hypothesis does not promise a
+    minimal example, and two-step examples of other shapes (a concurrent batch instead of a
+    message to s1) are as short. So: the outcome, a step bound that holds (at least the two
+    requests the defect needs, at most one example's step count), and the lost message, named
+    by the finding, sent to an existing chat session by one of the example's steps."""
     result = _search("lose_existing", runner, fake_settings)
     assert result.outcome is Outcome.LOST_WRITE, result.summary()
-    assert result.primary is not None
-    assert len(result.primary.steps) == 2, result.primary.steps
-    assert "message to s1" in result.primary.steps[-1]
+    lost = result.primary
+    assert lost is not None
+    assert 2 <= len(lost.steps) <= fake_settings.stateful_step_count, lost.steps
+    named = re.search(
+        r"^(s\d+): acknowledged user message \d+ (.+?) is not in the database", lost.message
+    )
+    assert named is not None, lost.message
+    session, content = named.groups()
+    # A step that sent it (never the first: the defect loses messages to existing sessions).
+    senders = [
+        number
+        for number, step in enumerate(lost.steps)
+        if content in step and re.search(rf"\b{session}\b", step)
+    ]
+    assert senders, (lost.message, lost.steps)
+    assert senders[-1] >= 1, (lost.message, lost.steps)
 
 
 def test_rows_left_by_a_failed_request_are_a_partial_commit(runner, fake_settings) -> None:

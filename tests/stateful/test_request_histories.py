@@ -52,9 +52,12 @@ def test_fixed_wirings_keep_every_random_history(
     assert result.examples >= search_settings.max_examples
 
 
-def test_two_sessions_is_found_and_shrunk_to_at_most_two_steps(
+def test_two_sessions_is_found_at_its_first_write(
     database: Database, fresh_search_settings: settings, reports_dir: Path
 ) -> None:
+    """What the search guarantees, not a shrink shape (Hypothesis does not promise one): the
+    outcome, within one example's steps, failing at the first request that tries to write a
+    chat session; whatever steps shrinking left before it wrote nothing."""
     result = _search("two_sessions", database, fresh_search_settings)
     expected = _record(result, "two_sessions", database, reports_dir)
     # Postgres fails the agent context's FK at once; SQLite's second writer runs out of time.
@@ -62,8 +65,9 @@ def test_two_sessions_is_found_and_shrunk_to_at_most_two_steps(
     assert result.outcome.value == expected, result.summary()
     primary = result.primary
     assert primary is not None
-    assert 1 <= len(primary.steps) <= 2, primary.steps
+    assert 1 <= len(primary.steps) <= fresh_search_settings.stateful_step_count, primary.steps
     assert "new chat session" in primary.steps[-1]
+    assert not [step for step in primary.steps[:-1] if "HTTP 201" in step], primary.steps
     assert primary.reproduction, "Hypothesis's falsifying example is kept for the report"
 
 

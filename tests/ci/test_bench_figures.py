@@ -1,0 +1,61 @@
+"""The bench's new figures are computed from what was measured: the busy-machine flag from the
+load average, the profile's top entries from py-spy's samples, the per-case floor from a real
+run. No figure here is compared with a time."""
+
+from __future__ import annotations
+
+from benchmarks.case_floor import case_floor_markdown, measure_case_ratios
+from benchmarks.machine_load import judge_load, load_markdown
+from benchmarks.profiling import profile_markdown, top_functions
+from scenarios.databases import Database
+from scenarios.scenario import load_pack
+
+RAW_SAMPLES = """\
+<module> (scenarios/__main__.py:3);main (scenarios/cli.py:10);send (reference_app/adapter.py:50) 6
+<module> (scenarios/__main__.py:3);main (scenarios/cli.py:10) 2
+process_thread (threading.py:1);_connection_worker_thread (aiosqlite/core.py:60) 2
+"""
+
+
+def test_a_quiet_machine_is_not_flagged() -> None:
+    judged = judge_load([0.3, 0.2, 0.1], [1.2, 0.5, 0.2], cpus=2)
+    assert judged["busy"] is False
+    assert "quiet enough" in load_markdown(judged)[0]
+
+
+def test_a_busy_machine_is_flagged_with_the_reason() -> None:
+    judged = judge_load([3.5, 2.0, 1.0], [1.0, 1.0, 1.0], cpus=2)
+    assert judged["busy"] is True
+    assert "3.5 at the start" in judged["why"][0]
+    assert load_markdown(judged)[0].startswith("**The machine was busy")
+    assert judge_load([0.1, 0.1, 0.1], [4.2, 1.0, 1.0], cpus=2)["busy"] is True
+
+
+def test_the_profile_names_the_functions_with_the_most_samples() -> None:
+    top = top_functions(RAW_SAMPLES)
+    assert top["samples"] == 10
+    assert top["self"][0] == {"function": "send (reference_app/adapter.py)", "percent": 60.0}
+    inclusive = {row["function"]: row["percent"] for row in top["inclusive"]}
+    assert inclusive["main (scenarios/cli.py)"] == 80.0
+    page = profile_markdown({**top, "command": "py-spy record", "rate_hz": 100})
+    assert any("send (reference_app/adapter.py)" in line for line in page)
+    assert profile_markdown({"unavailable": "no py-spy"})[-2] == "Not measured: no py-spy."
+
+
+async def test_each_case_has_a_harness_time_a_floor_and_their_ratio(
+    sqlite_database: Database,
+) -> None:
+    pack = [s for s in load_pack(()) if s.name in {"first_message_new_session", "bad_input_empty"}]
+    part = await measure_case_ratios(
+        {"sqlite": sqlite_database}, wirings=("unit_of_work",), scenarios=pack
+    )
+    (cell,) = part["cells"]
+    assert cell["cases"] == 2
+    by_case = {c["case"].split("[")[0]: c for c in cell["all_cases"]}
+    for case in by_case.values():
+        assert case["harness_ms"] > 0
+        assert case["floor_ms"] > 0
+        # The ratio is of the unrounded times: equal to the shown ones' within rounding.
+        shown = case["harness_ms"] / case["floor_ms"]
+        assert abs(case["ratio"] - shown) <= 0.01 * shown + 0.01
+    assert "| sqlite | unit_of_work | 2 |" in "\n".join(case_floor_markdown(part))

@@ -151,11 +151,12 @@ async def _run_database(
             return results
         run.databases[kind] = database.display_url
         server_version = database.server_version  # stamped on every cell by record()
-        # The searches run in worker processes, on scratch databases of their own, so they run
-        # beside the scenarios.
+        # The searches run in worker processes, on scratch databases of their own: beside the
+        # scenarios when targets are isolated; otherwise after them, so that no target is open
+        # while the factory is handed to the workers (its state travels with it).
         searches = (
             asyncio.ensure_future(stateful.run_cells(factory, wirings, kind, pool))
-            if stateful
+            if stateful and isolated_targets(factory)
             else None
         )
         if isolated_targets(factory):
@@ -182,6 +183,8 @@ async def _run_database(
         for shard_results in per_shard:
             for result in shard_results:
                 record(result)
+        if stateful and searches is None:
+            searches = asyncio.ensure_future(stateful.run_cells(factory, wirings, kind, pool))
         for result in await searches if searches is not None else ():
             record(result)
     return results

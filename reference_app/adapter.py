@@ -11,6 +11,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from reference_app.infrastructure.database import create_engine
 from reference_app.infrastructure.orm import AgentContextModel, Base, MessageModel, SessionModel
+from reference_app.server_transport import late_failures
 from reference_app.serving import TABLES_IN_DELETE_ORDER, serve
 from reference_app.wirings import WIRINGS
 from scenarios.adapter import (
@@ -93,8 +96,20 @@ _STATE_QUERY = union_all(
 ).order_by("kind", "session_id", "number")
 
 
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+# FastAPI runs a dependency's code after `yield` after the response is sent only since 0.118;
+# before, the app has no point after its response, and the target does not claim one.
+RUNS_CODE_AFTER_RESPONSE = _release(version("fastapi")) >= (0, 118)
+CAPABILITIES = (
+    Capability.ALL | {Capability.AFTER_RESPONSE} if RUNS_CODE_AFTER_RESPONSE else Capability.ALL
+)
+
+
 class ReferenceTarget:
-    capabilities = Capability.ALL
+    capabilities = CAPABILITIES
 
     def __init__(self, client: httpx.AsyncClient, reader: AsyncEngine) -> None:
         self._client = client
@@ -109,17 +124,18 @@ class ReferenceTarget:
 
         token = checkpoint_hook.set(app_hook if hook is not None else None)
         try:
-            if request.body is not None:
-                response = await self._client.post(
-                    path, content=request.body, headers={"content-type": "application/json"}
-                )
-            else:
-                response = await self._client.post(path, json={"content": request.content})
+            with late_failures() as late:
+                if request.body is not None:
+                    response = await self._client.post(
+                        path, content=request.body, headers={"content-type": "application/json"}
+                    )
+                else:
+                    response = await self._client.post(path, json={"content": request.content})
         except Exception as error:  # an unhandled app error reaches the client as a 500
             return ChatResponse(status=500, detail=f"{type(error).__name__}: {error}")
         finally:
             checkpoint_hook.reset(token)
-        return _parse_response(response)
+        return replace(_parse_response(response), late_failure="; ".join(late))
 
     async def read_back(self, session: str) -> ChatResponse:
         return _parse_response(await self._client.get(f"/sessions/{session}/messages"))

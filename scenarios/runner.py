@@ -11,7 +11,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.adapter import ChatRequest, ChatResponse, PointHook, SeedConversation, Target
+from scenarios.adapter import (
+    AFTER_RESPONSE,
+    ChatRequest,
+    ChatResponse,
+    PointHook,
+    SeedConversation,
+    Target,
+)
 from scenarios.guard import Finding, SessionGuard, summarise
 from scenarios.outcomes import Observation, Outcome, RequestResult, Verdict, classify
 from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
@@ -151,6 +158,17 @@ class _Scheduled:
         self.arrivals: asyncio.Queue[str] = asyncio.Queue()
         self.go: asyncio.Queue[None] = asyncio.Queue()
         self.task: asyncio.Task[ChatResponse] | None = None
+        self.read_back: ChatResponse | None = None
+
+    async def read(self) -> None:
+        """The client reads its conversation back (bounded), in a unit of its own."""
+        self.read_back = await asyncio.wait_for(
+            _guarded(
+                f"{self.spec.name} read-back",
+                self.target.read_back(self.keys[self.spec.session]),
+            ),
+            STEP_TIMEOUT_S,
+        )
 
     async def hook(self, point: str) -> bool:
         if point in self.spec.pause_at:
@@ -171,6 +189,8 @@ class _Scheduled:
             self.go.put_nowait(None)
         if until is None:
             await asyncio.wait_for(asyncio.shield(self.task), STEP_TIMEOUT_S)
+            if self.spec.read_back and self.read_back is None:
+                await self.read()
             return
         arrival = asyncio.ensure_future(self.arrivals.get())
         done, _ = await asyncio.wait(
@@ -181,6 +201,9 @@ class _Scheduled:
             raise TimeoutError
         if arrival not in done:
             arrival.cancel()
+        elif until == AFTER_RESPONSE and self.spec.read_back:
+            # The client has its answer and reads at once, while the app is held after it.
+            await self.read()
 
 
 async def _run_interleaving(
@@ -204,7 +227,9 @@ async def _run_interleaving(
         task = scheduled[spec.name].task
         assert task is not None
         assert task.done()
-        results.append(RequestResult(spec, keys[spec.session], task.result()))
+        results.append(
+            RequestResult(spec, keys[spec.session], task.result(), scheduled[spec.name].read_back)
+        )
     return results
 
 

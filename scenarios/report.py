@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,22 @@ def _redact_tree(value: Any) -> Any:
     return value
 
 
+# What a verdict can depend on: FastAPI >= 0.118 runs get_db's code after `yield` after the
+# response, FastAPI >= 0.121 has `Depends(scope=...)`; the drivers and ORM decide the rest.
+RECORDED_DISTRIBUTIONS = ("fastapi", "starlette", "sqlalchemy", "aiosqlite", "asyncpg")
+
+
+def library_versions() -> dict[str, str]:
+    """The installed version of each recorded distribution (the ones present)."""
+    found = {}
+    for name in RECORDED_DISTRIBUTIONS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def summary(run: MatrixRun) -> dict[str, Any]:
     counts = Counter(r.verdict.value for r in run.results)
     return {
@@ -56,6 +73,7 @@ def matrix_document(run: MatrixRun) -> dict[str, Any]:
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "duration_s": round(run.duration_s, 3),
             "databases": run.databases,
+            "versions": library_versions(),
             "notes": run.notes,
             "summary": summary(run),
             "cells": [r.as_dict() for r in run.results],
@@ -182,6 +200,10 @@ def markdown_document(run: MatrixRun) -> str:
         "## Databases",
         "",
         *(f"- {kind}: `{where}`" for kind, where in run.databases.items()),
+        "",
+        "## Versions",
+        "",
+        ", ".join(f"{name} {number}" for name, number in library_versions().items()),
         "",
     ]
     unexpected = run.unexpected

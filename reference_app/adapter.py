@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from importlib.metadata import version
@@ -25,7 +25,7 @@ from reference_app.infrastructure.database import create_engine
 from reference_app.infrastructure.orm import AgentContextModel, Base, MessageModel, SessionModel
 from reference_app.server_transport import late_failures
 from reference_app.serving import TABLES_IN_DELETE_ORDER, serve
-from reference_app.wirings import WIRINGS
+from reference_app.wirings import WIRINGS, SessionModule
 from scenarios.adapter import (
     Capability,
     ChatRequest,
@@ -199,10 +199,16 @@ class ReferenceTarget:
 
 class ReferenceTargetFactory:
     name = "reference_app"
-    wirings: Sequence[str] = tuple(WIRINGS)
 
-    def __init__(self, expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE) -> None:
+    def __init__(
+        self,
+        expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE,
+        modules: Mapping[str, type[SessionModule]] | None = None,
+    ) -> None:
+        """The documented wirings; or, with `modules`, compositions of the caller's own."""
         self._expected = ExpectedOutcomes.from_toml(expected_outcomes_file)
+        self._modules: Mapping[str, type[SessionModule]] = modules or WIRINGS
+        self.wirings: Sequence[str] = tuple(self._modules)
 
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
@@ -211,7 +217,7 @@ class ReferenceTargetFactory:
         # Pooled (not a new connection per read) because connecting costs more than the read.
         reader = create_engine(database.url, pool_size=1, max_overflow=1)
         try:
-            async with serve(database.url, wiring) as served:
+            async with serve(database.url, self._modules.get(wiring, wiring)) as served:
                 yield ReferenceTarget(served.client, reader)
         finally:
             await reader.dispose()

@@ -18,6 +18,7 @@ from reference_app.api.app import create_app
 from reference_app.infrastructure.database import create_engine, create_schema
 from reference_app.infrastructure.orm import Base
 from reference_app.server_transport import ServerTransport
+from reference_app.wirings import SessionModule
 
 # Children before parents, so every DELETE satisfies the foreign keys.
 TABLES_IN_DELETE_ORDER = tuple(reversed(Base.metadata.sorted_tables))
@@ -31,7 +32,11 @@ class Served:
 
 @asynccontextmanager
 async def serve(
-    url: str, wiring: str, *, base_url: str = "http://reference-app", **engine_kwargs: Any
+    url: str,
+    wiring: str | type[SessionModule],
+    *,
+    base_url: str = "http://reference-app",
+    **engine_kwargs: Any,
 ) -> AsyncIterator[Served]:
     """The app wired as `wiring` on a pooled engine with the app's bounded settings."""
     engine = create_engine(url, **engine_kwargs)

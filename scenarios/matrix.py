@@ -17,7 +17,8 @@ from scenarios.databases import (
     postgres_required,
 )
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult, run_scenarios, skipped_case
+from scenarios.recovery import run_wiring
+from scenarios.runner import CaseResult, skipped_case
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -122,15 +123,15 @@ async def _run_database(
             asyncio.ensure_future(stateful.run_cells(factory, wirings, kind)) if stateful else None
         )
         for wiring in wirings:
-            async with factory.open(wiring, database) as target:
-                for result in await run_scenarios(
-                    target,
-                    scenarios,
-                    wiring=wiring,
-                    db=kind,
-                    expected_outcome=factory.expected_outcome,
-                ):
-                    record(result)
+            # Case by case; a case that leaves a connection open is named and cleaned up after.
+            await run_wiring(
+                factory,
+                database,
+                scenarios,
+                wiring=wiring,
+                expected_outcome=factory.expected_outcome,
+                record=record,
+            )
         for result in await searches if searches is not None else ():
             record(result)
     return results

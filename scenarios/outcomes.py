@@ -17,6 +17,9 @@ from scenarios.scenario import Expect, MessagePattern, RequestSpec, Scenario
 
 class Outcome(StrEnum):
     OK = "ok"
+    # The case left a connection checked out (and its transaction open) after its requests
+    # ended: the harness took it back so the next case could run; `detail` says where.
+    LEAKED_CONNECTION = "leaked_connection"
     LOST_WRITE = "lost_write"
     FK_VIOLATION = "fk_violation"
     LOCK_TIMEOUT = "lock_timeout"
@@ -35,6 +38,7 @@ class Verdict(StrEnum):
 
 # When one case shows several problems, the outcome is the first of these that it shows.
 PRIORITY = (
+    Outcome.LEAKED_CONNECTION,
     Outcome.FK_VIOLATION,
     Outcome.LOCK_TIMEOUT,
     Outcome.LOST_WRITE,

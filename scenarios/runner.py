@@ -26,6 +26,9 @@ from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
 # A step that neither reaches its pause point nor finishes within this is reported as a hang.
 # Every database wait the harness configures is far shorter.
 STEP_TIMEOUT_S = 5.0
+# The last resort around a whole case (seed, steps, read-back): a case that outlives it still
+# ends with a verdict, and the run goes on.
+CASE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -307,6 +310,12 @@ async def run_case(
         )
     finally:
         _case_findings.reset(guarding)
+    leaks = [f for f in guard_findings if f.kind.value == Outcome.LEAKED_CONNECTION.value]
+    if leaks:
+        observation = Observation(
+            Outcome.LEAKED_CONNECTION,
+            tuple((Outcome.LEAKED_CONNECTION, f.message) for f in leaks) + observation.findings,
+        )
     aliases = {key: alias for alias, key in keys.items()}
     rows = state.as_dict()
     rows["sessions"] = sorted(aliases.get(k, k) for k in state.sessions)
@@ -320,7 +329,7 @@ async def run_case(
         db=db,
         expected=expected,
         observed=observed,
-        verdict=Verdict.AS_EXPECTED if observed in expected.split("|") else Verdict.UNEXPECTED,
+        verdict=judge(observed, expected),
         detail=observation.detail,
         duration_s=time.perf_counter() - started,
         guards=scenario.guards,
@@ -328,6 +337,46 @@ async def run_case(
         responses=responses,
         rows=rows,
         guard_findings=tuple(guard_findings),
+    )
+
+
+def judge(observed: str, expected: str) -> Verdict:
+    return Verdict.AS_EXPECTED if observed in expected.split("|") else Verdict.UNEXPECTED
+
+
+async def run_case_safely(
+    target: Target,
+    scenario: Scenario,
+    interleaving: Interleaving,
+    *,
+    wiring: str,
+    db: str,
+    expected: str,
+) -> CaseResult:
+    """`run_case`, but whatever the app or the database does, the case ends with a verdict: an
+    exception (a reset that finds the database locked) or the last-resort timeout is `error`."""
+    started = time.perf_counter()
+    try:
+        return await asyncio.wait_for(
+            run_case(target, scenario, interleaving, wiring=wiring, db=db, expected=expected),
+            CASE_TIMEOUT_S,
+        )
+    except TimeoutError:
+        detail = f"the case did not finish within {CASE_TIMEOUT_S}s"
+    except Exception as error:
+        detail = f"the case could not run: {type(error).__name__}: {error}"
+    return CaseResult(
+        scenario=scenario.name,
+        interleaving=interleaving.id,
+        wiring=wiring,
+        db=db,
+        expected=expected,
+        observed=Outcome.ERROR.value,
+        verdict=judge(Outcome.ERROR.value, expected),
+        detail=detail,
+        duration_s=time.perf_counter() - started,
+        guards=scenario.guards,
+        steps=interleaving.steps,
     )
 
 
@@ -356,7 +405,7 @@ async def run_scenarios(
                 continue
             expected = expected_outcome(scenario.name, interleaving.id, wiring, db)
             results.append(
-                await run_case(
+                await run_case_safely(
                     target, scenario, interleaving, wiring=wiring, db=db, expected=expected
                 )
             )

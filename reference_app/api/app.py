@@ -15,7 +15,7 @@ from reference_app.api.routes import chat_router
 from reference_app.application.checkpoints import InjectedFault
 from reference_app.infrastructure.database import POOL_TIMEOUT_S, create_session_maker
 from reference_app.infrastructure.errors import RETRYABLE_CODES, driver_error_code
-from reference_app.wirings import module_for
+from reference_app.wirings import SessionModule, module_for
 
 
 async def database_error(_request: Request, error: Exception) -> JSONResponse:
@@ -99,13 +99,16 @@ async def injected_fault(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": str(error), "code": "injected_fault"})
 
 
-def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:
-    app = FastAPI(title=f"reference app ({wiring})")
+def create_app(engine: AsyncEngine, wiring: str | type[SessionModule]) -> FastAPI:
+    """The app wired as `wiring`: a name in `WIRINGS`, or a composition of its own (a
+    `SessionModule` subclass, as the tests' zoo of variants passes)."""
+    module_class = module_for(wiring) if isinstance(wiring, str) else wiring
+    app = FastAPI(title=f"reference app ({module_class.name})")
     session_maker = create_session_maker(engine)
     app.state.session_maker = session_maker
-    module = module_for(wiring)(session_maker)
+    module = module_class(session_maker)
     app.state.session_module = module
-    app.state.wiring = wiring
+    app.state.wiring = module_class.name
     app.include_router(chat_router(module.request_session))
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(PoolTimeout, pool_exhausted)

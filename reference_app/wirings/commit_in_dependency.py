@@ -6,21 +6,24 @@ yet when the client reads again (acknowledged, not yet visible)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reference_app.application.agent import FakeAgent
 from reference_app.application.message_processor import MessageProcessor
+from reference_app.infrastructure import database
 from reference_app.infrastructure.agent_context_repository import AgentContextRepositoryImpl
 from reference_app.wirings.session_module import SessionDependency, SessionModule
+
+# The request's session, opened where every wiring opens it.
+request_session = asynccontextmanager(database.get_db)
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session, committed when the request is done."""
-    session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
-    async with session_maker() as db:
+    async with request_session(request) as db:
         yield db
         await db.commit()
 

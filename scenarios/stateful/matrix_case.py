@@ -44,10 +44,14 @@ class StatefulSearch:
     async def run_cells(
         self, factory: TargetFactory, wirings: Sequence[str], kind: str
     ) -> list[CaseResult]:
-        """One case per wiring, on a scratch database of `kind` that nothing else uses."""
+        """One case per wiring, each on a scratch database of `kind` that nothing else uses (a
+        wiring that leaks a connection keeps its file or rows locked; the next must not care)."""
         try:
-            async with open_scratch_database(kind) as database:
-                return [await self.run_cell(factory, wiring, database) for wiring in wirings]
+            results = []
+            for wiring in wirings:
+                async with open_scratch_database(kind) as database:
+                    results.append(await self.run_cell(factory, wiring, database))
+            return results
         except PostgresUnavailable as unavailable:
             return [self.skipped(wiring, kind, f"skipped: {unavailable}") for wiring in wirings]
 

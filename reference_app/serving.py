@@ -42,9 +42,13 @@ async def serve(
     engine = create_engine(url, **engine_kwargs)
     try:
         await create_schema(engine)
-        transport = ServerTransport(create_app(engine, wiring))
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
-            yield Served(client, engine)
+        app = create_app(engine, wiring)
+        try:
+            transport = ServerTransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+                yield Served(client, engine)
+        finally:
+            await app.state.session_module.shutdown()
     finally:
         await engine.dispose()
 

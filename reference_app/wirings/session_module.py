@@ -41,6 +41,10 @@ class SessionModule:
     def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self._session_maker = session_maker
 
+    async def shutdown(self) -> None:
+        """Close what the composition root holds for the app's lifetime: nothing, here; a
+        container that keeps sessions closes them when the app stops."""
+
     @asynccontextmanager
     async def provide_use_case(self, db: AsyncSession) -> AsyncIterator[SendUserMessage]:
         async with AsyncExitStack() as scope:

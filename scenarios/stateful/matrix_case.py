@@ -16,8 +16,8 @@ from scenarios.adapter import (
     TargetFactory,
 )
 from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
-from scenarios.outcomes import Outcome, Verdict
-from scenarios.runner import CaseResult, skipped_result
+from scenarios.outcomes import Outcome
+from scenarios.runner import CaseResult, judge, skipped_result
 from scenarios.stateful.machine import open_machine
 from scenarios.stateful.profiles import matrix_settings
 from scenarios.stateful.search import GUARDS, INTERLEAVING, SCENARIO_NAME, search, write_report
@@ -127,7 +127,7 @@ class StatefulSearch:
             db=db,
             expected=expected,
             observed=observed,
-            verdict=Verdict.AS_EXPECTED if observed == expected else Verdict.UNEXPECTED,
+            verdict=judge(observed, expected),  # an expectation may list several outcomes
             detail=detail,
             duration_s=duration_s,
             guards=GUARDS,

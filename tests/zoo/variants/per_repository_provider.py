@@ -23,3 +23,8 @@ class PerRepositoryProviderModule(SessionModule):
         session = self._session_maker()
         self.opened.append(session)
         return ConversationRepositoryImpl(session)
+
+    async def shutdown(self) -> None:
+        """The container's shutdown: what a run reaches only when the harness closes the app."""
+        for session in self.opened:
+            await session.invalidate()  # its connection may be gone (the harness took it back)

@@ -21,3 +21,8 @@ class SingletonSessionModule(SessionModule):
         if self._shared is None:
             self._shared = self._session_maker()
         return ConversationRepositoryImpl(self._shared)
+
+    async def shutdown(self) -> None:
+        """The container's shutdown: what a run reaches only when the harness closes the app."""
+        for session in [self._shared] if self._shared is not None else []:
+            await session.invalidate()  # its connection may be gone (the harness took it back)

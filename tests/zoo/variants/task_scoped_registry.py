@@ -22,3 +22,8 @@ class TaskScopedRegistryModule(SessionModule):
 
     def provide_conversation_repository(self, db: AsyncSession) -> ConversationRepositoryImpl:
         return ConversationRepositoryImpl(self._registry())
+
+    async def shutdown(self) -> None:
+        """The container's shutdown: what a run reaches only when the harness closes the app."""
+        for session in list(self._registry.registry.registry.values()):
+            await session.invalidate()  # its connection may be gone (the harness took it back)

@@ -9,6 +9,7 @@ from reference_app.adapter import ReferenceTargetFactory
 from reference_app.wirings import SessionModule
 from reference_app.wirings.commit_in_dependency import CommitInDependencyModule
 from tests.zoo.variants.forgotten_commit import ForgottenCommitModule
+from tests.zoo.variants.gather_fan_out import GatherFanOutModule
 from tests.zoo.variants.per_repository_provider import PerRepositoryProviderModule
 from tests.zoo.variants.read_only_helper import ReadOnlyHelperModule
 from tests.zoo.variants.singleton_session import SingletonSessionModule
@@ -26,6 +27,7 @@ VARIANTS: dict[str, type[SessionModule]] = {
         PerRepositoryProviderModule,
         SingletonSessionModule,
         TaskScopedRegistryModule,
+        GatherFanOutModule,
         ReadOnlyHelperModule,
     )
 }

@@ -77,6 +77,12 @@ SCORES: dict[str, dict[str, str]] = {
         "guard": "caught",
         "static": "missed",
     },
+    "gather_fan_out": {
+        "pack": "caught",
+        "search": "crashed",
+        "guard": "caught",
+        "static": "missed",
+    },
     "read_only_helper": {
         "pack": "quiet",
         "search": "quiet",
@@ -164,6 +170,7 @@ def test_a_leaked_connection_is_named_with_where_it_was_taken(matrix: MatrixRun)
         "per_repository_provider",
         "singleton_session",
         "task_scoped_registry",
+        "gather_fan_out",
     }
     for result in leaks:
         assert "holding a transaction open" in result.detail or "checked out at" in result.detail

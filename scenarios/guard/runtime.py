@@ -1,38 +1,39 @@
 """The runtime session guard: watches one unit of work (a request, a test) and reports a second
-session, a second pooled connection, flushed rows that were never committed, and connections
-not returned to the pool.
+session that writes, a second pooled connection, written rows that were never committed,
+connections not returned to the pool and, when the unit is a request whose response it saw, a
+success response for writes that were not kept or were committed only after it was sent.
 
-It listens to SQLAlchemy's Session and Pool events, globally, and records an event only in the
-units active in the *current context* (a context variable), so concurrent units in one event
-loop never see each other's work. AsyncSession runs its sync Session in a greenlet that
-inherits the caller's context, so async and sync sessions are observed alike. SQLAlchemy has no
-event for "a session was created", so `install()` wraps `Session.__init__` to note where each
-session inside a unit was opened.
+It listens to SQLAlchemy's Session, Connection and Pool events, globally, and records an event
+only in the units active in the *current context* (a context variable), so concurrent units in
+one event loop never see each other's work. AsyncSession runs its sync Session in a greenlet
+that inherits the caller's context, so async and sync sessions are observed alike. Writes are
+counted from the statements a connection sends (ORM flushes and Core statements alike).
+SQLAlchemy has no event for "a session was created" or "a session is closing", so `install()`
+wraps `Session.__init__` and `Session.close`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 import itertools
-import os
-import sys
 import threading
+import weakref
 from collections import Counter
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, object_mapper
 from sqlalchemy.pool import Pool
 
 from scenarios.guard.findings import Finding, Kind, ordinal_word, summarise_unit
+from scenarios.guard.sites import caller_site, dependency_path, format_site
+from scenarios.guard.statements import rows_written, written_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -56,108 +57,58 @@ class SessionGuardError(AssertionError):
         super().__init__("\n".join(lines))
 
 
-# Frames in these places are machinery, not the code that opened a session.
-_IGNORED_PREFIXES: tuple[str, ...] = (
-    *(
-        str(Path(path).resolve().parent) + os.sep
-        for path in (sqlalchemy.__file__, asyncio.__file__, __file__)
-        if path
-    ),
-    str(Path(contextlib.__file__).resolve()),
-)
-greenlet: Any
-try:
-    greenlet = importlib.import_module("greenlet")  # untyped; SQLAlchemy's asyncio needs it
-    _IGNORED_PREFIXES += (str(Path(greenlet.__file__).resolve().parent) + os.sep,)
-except ImportError:  # pragma: no cover
-    greenlet = None
-
-_ignored_cache: dict[str, bool] = {}
-
-
-def _is_ignored(filename: str) -> bool:
-    ignored = _ignored_cache.get(filename)
-    if ignored is None:
-        resolved = str(Path(filename).resolve()) if not filename.startswith("<") else filename
-        ignored = resolved.startswith(_IGNORED_PREFIXES) or filename.startswith(
-            ("<frozen", "<sqlalchemy")  # the stdlib's frozen modules, SQLAlchemy's generated code
-        )
-        _ignored_cache[filename] = ignored
-    return ignored
-
-
-def _frames(start: FrameType | None) -> Any:
-    """The frames from `start` outwards; past the top of a greenlet (where AsyncSession runs
-    sync code), on into the frames of the coroutine that is waiting for it."""
-    frame = start
-    current = greenlet.getcurrent() if greenlet is not None else None
-    while True:
-        while frame is not None:
-            yield frame
-            frame = frame.f_back
-        parent = current.parent if current is not None else None
-        if parent is None or parent.gr_frame is None:
-            return
-        frame, current = parent.gr_frame, parent
-
-
-def _caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
-    """The first frame outside SQLAlchemy, contextlib, asyncio, greenlet and this guard; with
-    `skip_init_of`, also past `__init__` methods of that object (a Session subclass)."""
-    for frame in _frames(sys._getframe(1)):
-        code = frame.f_code
-        if _is_ignored(code.co_filename):
-            continue
-        if (
-            skip_init_of is not None
-            and code.co_name == "__init__"
-            and frame.f_locals.get("self") is skip_init_of
-        ):
-            continue
-        return code.co_filename, frame.f_lineno
-    return None
-
-
-def format_site(site: tuple[str, int] | None) -> str | None:
-    """`path:line`, the path relative to the working directory when it lies below it."""
-    if site is None:
-        return None
-    filename, line = site
-    path = Path(filename)
-    with contextlib.suppress(ValueError):
-        path = path.resolve().relative_to(Path.cwd())
-    return f"{path.as_posix()}:{line}"
+REQUEST_LANE = "request"
+AFTER_RESPONSE_LANE = "after the response"
 
 
 @dataclass
-class _SessionRecord:
+class _Writer:
+    """A session (or a connection used outside any session) seen in a unit."""
+
     sequence: int  # creation order; 0 when created before the unit began
     site: tuple[str, int] | None
+    task: asyncio.Task[Any] | None = None  # the task that opened it, when in an event loop
+    lane: str | None = None  # REQUEST_LANE, AFTER_RESPONSE_LANE or "task NAME"; None: undecided
+    via: tuple[str, ...] = ()  # FastAPI Depends parameters that asked for it
     began: bool = False
-    in_transaction: bool = False
-    pending: Counter[str] = field(default_factory=Counter)
+    wrote: bool = False
+    pending: Counter[str] = field(default_factory=Counter)  # written, not yet committed
+    at_response: Counter[str] | None = None  # not yet committed when the response started
+    committed_after_response: bool = False
 
 
 @dataclass
 class _Discard:
-    record: _SessionRecord
+    record: _Writer
     rows: Counter[str]
-    how: str  # "closed", "rolled back", "left open"
+    how: str  # "closed", "rolled back", "left open", "discarded before flushing"
 
 
 _sequence = itertools.count(1)
 _current: ContextVar[tuple[SessionGuard, ...]] = ContextVar("scenarios_session_guard", default=())
 _holders_lock = threading.Lock()
 _holders: dict[ConnectionPoolEntry, list[SessionGuard]] = {}
+# Which session a connection is working for (set when the session begins on it).
+_session_of: weakref.WeakKeyDictionary[Connection, Session] = weakref.WeakKeyDictionary()
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread (a worker thread, sync code)
+        return None
 
 
 class SessionGuard:
     """One unit of work under watch: `with SessionGuard(...)` or `async with`.
 
     `mode` raise (default) raises SessionGuardError at the end when anything was found;
-    collect keeps `findings` for the caller. `report_rollbacks` also counts rows discarded by
-    an explicit rollback() as lost (off by default: rolling back a failed request is right;
-    rows that a close() or the end of the unit silently discard are what nobody decided).
+    collect keeps `findings` (and `notes`) for the caller. `report_rollbacks` also counts rows
+    discarded by an explicit rollback() as lost (off by default: rolling back a failed request
+    is right; rows that a close() or the end of the unit silently discard are what nobody
+    decided). A request unit that was told its response's status (`response_started`) judges
+    by it: a 2xx response with writes not kept is a finding, an error response that discarded
+    its writes is not.
     """
 
     def __init__(
@@ -167,18 +118,25 @@ class SessionGuard:
         label: str = "unit",
         noun: str = "unit",
         report_rollbacks: bool = False,
+        on_late: Callable[[Sequence[Finding]], None] | None = None,
     ) -> None:
         self.mode = Mode(mode)
         self.label = label
         self.noun = noun
+        self.route: str | None = None  # the route template, when a middleware knows it
         self.report_rollbacks = report_rollbacks
-        self._sessions: dict[Session, _SessionRecord] = {}
+        self.on_late = on_late  # findings of tasks that outlive the unit, when they end
+        self.status: int | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._sessions: dict[Session, _Writer] = {}
+        self._connections: dict[Connection, _Writer] = {}
         self._discards: list[_Discard] = []
         self._held: dict[ConnectionPoolEntry, tuple[str, int] | None] = {}
         self._peak = 0
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[SessionGuard, ...]] | None = None
         self._findings: tuple[Finding, ...] | None = None
+        self._late: dict[asyncio.Task[Any], list[_Writer]] = {}
         self._lock = threading.Lock()
 
     # -- the unit ---------------------------------------------------------------------------
@@ -187,6 +145,7 @@ class SessionGuard:
         if self._token is not None or self._findings is not None:
             raise RuntimeError("a SessionGuard watches one unit; create a new one for the next")
         install()
+        self._task = _current_task()
         self._token = _current.set((*_current.get(), self))
         return self
 
@@ -198,9 +157,9 @@ class SessionGuard:
     ) -> None:
         assert self._token is not None, "__exit__ without __enter__"
         _current.reset(self._token)
-        findings = self._finish()
-        if self.mode is Mode.RAISE and findings:
-            error = SessionGuardError(self.label, findings, self.noun)
+        found = self._finish()
+        if self.mode is Mode.RAISE and found:
+            error = SessionGuardError(self.label, found, self.noun)
             if exc is not None:
                 exc.add_note(str(error))
                 return
@@ -218,54 +177,100 @@ class SessionGuard:
         self.__exit__(exc_type, exc, tb)
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
-        """What the unit showed; complete once the unit has ended."""
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Findings and notes; complete once the unit has ended."""
         if self._findings is None:
-            return self._build()
+            return self._build(list(self._sessions.values()) + list(self._connections.values()))
         return self._findings
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """What the unit showed that is a problem (notes excluded)."""
+        return tuple(f for f in self.all_findings if not f.note)
+
+    @property
+    def notes(self) -> tuple[Finding, ...]:
+        """What is worth knowing and never a failure (a read-only second session)."""
+        return tuple(f for f in self.all_findings if f.note)
 
     @property
     def summary(self) -> str:
         return summarise_unit(self.findings, self.noun)
 
+    def response_started(self, status: int) -> None:
+        """The request's response has begun (headers sent): remember its status and what was
+        written, or added, and not committed at that moment."""
+        self.status = status
+        for session, record in list(self._sessions.items()):
+            unsaved = Counter(record.pending) + _unflushed_rows(session)
+            if unsaved:
+                record.at_response = unsaved
+
     # -- events, routed here by the context variable ----------------------------------------
 
     def _created(self, session: Session, site: tuple[str, int] | None) -> None:
-        self._sessions.setdefault(session, _SessionRecord(next(_sequence), site))
+        if session in self._sessions:
+            return
+        task = _current_task()
+        lane = AFTER_RESPONSE_LANE if self.status is not None else None
+        if lane is None and task is not None and self._task is not None and task is self._task:
+            lane = REQUEST_LANE
+        self._sessions[session] = _Writer(
+            next(_sequence), site, task=task, lane=lane, via=dependency_path()
+        )
 
-    def _record(self, session: Session) -> _SessionRecord:
+    def _record(self, session: Session) -> _Writer:
         record = self._sessions.get(session)
         if record is None:
-            record = self._sessions[session] = _SessionRecord(0, None)
+            record = self._sessions[session] = _Writer(0, None, lane=REQUEST_LANE)
         return record
 
     def _began(self, session: Session) -> None:
-        record = self._record(session)
-        record.began = record.in_transaction = True
+        self._record(session).began = True
+
+    def _wrote(self, record: _Writer, rows: Counter[str]) -> None:
+        if rows:
+            record.wrote = True
+            record.pending.update(rows)
 
     def _flushed(self, session: Session, rows: Counter[str]) -> None:
-        self._record(session).pending.update(rows)
+        self._wrote(self._record(session), rows)
 
-    def _committed(self, session: Session) -> None:
-        record = self._sessions.get(session)
-        if record is not None:
-            record.pending.clear()
+    def _statement(self, connection: Connection, table: str, rows: int) -> None:
+        session = _session_of.get(connection)
+        if session is not None:
+            if session._flushing:  # counted by after_flush, object by object
+                return
+            record = self._record(session)
+        else:
+            record = self._connections.get(connection)
+            if record is None:
+                record = self._connections[connection] = _Writer(
+                    next(_sequence), caller_site(), task=_current_task()
+                )
+            record.began = True
+        self._wrote(record, Counter({table: rows}))
 
-    def _rolled_back(self, session: Session) -> None:
-        record = self._sessions.get(session)
+    def _committed(self, record: _Writer | None) -> None:
+        if record is None:
+            return
+        if record.at_response and not record.committed_after_response:
+            record.committed_after_response = True
+        record.pending.clear()
+
+    def _rolled_back(self, record: _Writer | None) -> None:
         if record is not None and record.pending:
-            if self.report_rollbacks:
-                self._discards.append(_Discard(record, Counter(record.pending), "rolled back"))
+            self._discards.append(_Discard(record, Counter(record.pending), "rolled back"))
             record.pending.clear()
 
     def _transaction_ended(self, session: Session) -> None:
         record = self._sessions.get(session)
-        if record is None:
-            return
-        record.in_transaction = False
-        if record.pending:  # neither committed nor rolled back: closed (or reset) with rows
+        if record is not None and record.pending:  # neither committed nor rolled back
             self._discards.append(_Discard(record, Counter(record.pending), "closed"))
             record.pending.clear()
+
+    def _closing(self, session: Session, unflushed: Counter[str]) -> None:
+        self._discards.append(_Discard(self._record(session), unflushed, "discarded unflushed"))
 
     def _checked_out(self, entry: ConnectionPoolEntry, site: tuple[str, int] | None) -> None:
         with self._lock:
@@ -279,9 +284,30 @@ class SessionGuard:
 
     # -- the verdict ------------------------------------------------------------------------
 
+    def _assign_lanes(self) -> None:
+        """Sessions opened in a task other than the request's are units of their own: the
+        request's lane is the task of the first session the unit opened."""
+        records = sorted(
+            (r for r in [*self._sessions.values(), *self._connections.values()] if r.lane is None),
+            key=lambda r: r.sequence,
+        )
+        main = records[0].task if records else None
+        for record in records:
+            if record.task is None or record.task is main:
+                record.lane = REQUEST_LANE
+            else:
+                record.lane = f"task {record.task.get_name()}"
+
     def _finish(self) -> tuple[Finding, ...]:
-        findings = self._build()
-        self._findings = findings
+        self._assign_lanes()
+        records = [*self._sessions.values(), *self._connections.values()]
+        now = [r for r in records if r.task is None or r.lane == REQUEST_LANE or r.task.done()]
+        for record in records:
+            if record not in now and record.task is not None:
+                self._late.setdefault(record.task, []).append(record)
+        self._findings = self._build(now)
+        for task in self._late:
+            task.add_done_callback(self._finish_task)
         with _holders_lock:
             for entry in self._held:
                 owners = _holders.get(entry)
@@ -289,86 +315,222 @@ class SessionGuard:
                     owners.remove(self)
                     if not owners:
                         del _holders[entry]
-        self._sessions.clear()
+        if not self._late:
+            self._sessions.clear()
+            self._connections.clear()
         self._held.clear()
-        return findings
+        return self.findings
 
-    def _build(self) -> tuple[Finding, ...]:
+    def _finish_task(self, task: asyncio.Task[Any]) -> None:
+        """A task the request started has ended after the request: judge its sessions now."""
+        records = self._late.pop(task, [])
+        findings = self._build(records, include_unit_wide=False)
+        if self.on_late is not None and findings:
+            self.on_late(findings)
+        if not self._late:
+            self._sessions.clear()
+            self._connections.clear()
+
+    def _unit_label(self, lane: str | None) -> str:
+        if lane in (None, REQUEST_LANE):
+            return self.label
+        return f"{self.label} ({lane})"
+
+    def _where(self, record: _Writer) -> str:
+        site = format_site(record.site) or "outside the unit"
+        return f"{site} ({self._via(record)})" if self._via(record) else site
+
+    def _via(self, record: _Writer) -> str | None:
+        parts = [f"route {self.route}"] if self.route else []
+        if record.via:
+            parts.append("Depends: " + " -> ".join(record.via))
+        return ", ".join(parts) or None
+
+    def _build(
+        self, records: Sequence[_Writer], *, include_unit_wide: bool = True
+    ) -> tuple[Finding, ...]:
         findings: list[Finding] = []
-        working = sorted((r for r in self._sessions.values() if r.began), key=lambda r: r.sequence)
-        if len(working) > 1:
-            first = format_site(working[0].site) or "outside the unit"
-            for ordinal, record in enumerate(working[1:], start=2):
-                site = format_site(record.site)
-                where = site or "outside the unit"
+        lanes: dict[str | None, list[_Writer]] = {}
+        for record in records:
+            lanes.setdefault(record.lane, []).append(record)
+        for lane, members in lanes.items():
+            findings += self._extra_sessions(lane, members)
+        if include_unit_wide:
+            findings += self._extra_connections(records)
+        findings += self._lost_writes(records)
+        findings += self._early_responses(records)
+        if include_unit_wide:
+            for site_tuple in list(self._held.values()):
+                site = format_site(site_tuple)
                 findings.append(
                     Finding(
-                        kind=Kind.EXTRA_SESSION,
+                        kind=Kind.LEAKED_CONNECTION,
                         unit=self.label,
                         message=(
-                            f"{len(working)} sessions did work in one {self.noun}: the "
-                            f"{ordinal_word(ordinal)} was opened at {where} (the first at {first})"
+                            f"a connection checked out at {site or 'an unknown place'} was not "
+                            f"returned to the pool by the end of the {self.noun}"
                         ),
                         site=site,
-                        sessions=len(working),
-                        ordinal=ordinal,
+                        status=self.status,
                     )
                 )
-        if self._peak > 1:
-            site = format_site(self._peak_site)
-            findings.append(
-                Finding(
-                    kind=Kind.EXTRA_CONNECTION,
-                    unit=self.label,
-                    message=(
-                        f"{self._peak} pooled connections held at once in one {self.noun}; the "
-                        f"last was checked out at {site or 'an unknown place'}"
-                    ),
-                    site=site,
-                    connections=self._peak,
-                )
-            )
-        discards = list(self._discards)
-        discards += [
-            _Discard(r, Counter(r.pending), "left open")
-            for r in self._sessions.values()
-            if r.pending
-        ]
-        for discard in discards:
-            site = format_site(discard.record.site)
-            n = sum(discard.rows.values())
-            tables = ", ".join(f"{table}: {count}" for table, count in sorted(discard.rows.items()))
-            ending = {
-                "closed": "was closed without committing them",
-                "rolled back": "was rolled back",
-                "left open": "had not committed them by the end of the unit",
-            }[discard.how]
-            findings.append(
-                Finding(
-                    kind=Kind.LOST_WRITE,
-                    unit=self.label,
-                    message=(
-                        f"{n} row{'s' if n != 1 else ''} flushed and never committed ({tables}): "
-                        f"the session opened at {site or 'outside the unit'} {ending}"
-                    ),
-                    site=site,
-                    rows=dict(discard.rows),
-                )
-            )
-        for site_tuple in list(self._held.values()):
-            site = format_site(site_tuple)
-            findings.append(
-                Finding(
-                    kind=Kind.LEAKED_CONNECTION,
-                    unit=self.label,
-                    message=(
-                        f"a connection checked out at {site or 'an unknown place'} was not "
-                        f"returned to the pool by the end of the {self.noun}"
-                    ),
-                    site=site,
-                )
-            )
         return tuple(findings)
+
+    def _extra_sessions(self, lane: str | None, members: list[_Writer]) -> list[Finding]:
+        sessions = set(map(id, self._sessions.values()))
+        working = sorted(
+            (r for r in members if r.began and id(r) in sessions), key=lambda r: r.sequence
+        )
+        found: list[Finding] = []
+        if len(working) < 2:
+            return found
+        first = self._where(working[0])
+        noun = self.noun if lane in (None, REQUEST_LANE) else f"{self.noun}'s {lane}"
+        for ordinal, record in enumerate(working[1:], start=2):
+            site = format_site(record.site)
+            what = "did work" if record.wrote else "did work, the extra one only reading"
+            found.append(
+                Finding(
+                    kind=Kind.EXTRA_SESSION if record.wrote else Kind.READ_ONLY_SESSION,
+                    unit=self._unit_label(lane),
+                    message=(
+                        f"{len(working)} sessions {what} in one {noun}: the "
+                        f"{ordinal_word(ordinal)} was opened at {self._where(record)} "
+                        f"(the first at {first})"
+                    ),
+                    site=site,
+                    sessions=len(working),
+                    ordinal=ordinal,
+                    note=not record.wrote,
+                    via=self._via(record),
+                    status=self.status,
+                )
+            )
+        return found
+
+    def _extra_connections(self, records: Sequence[_Writer]) -> list[Finding]:
+        if self._peak < 2:
+            return []
+        site = format_site(self._peak_site)
+        sessions = set(map(id, self._sessions.values()))
+        working = sorted(
+            (r for r in records if r.began and id(r) in sessions), key=lambda r: r.sequence
+        )
+        bare_wrote = any(r.wrote for r in records if id(r) not in sessions)
+        extra_wrote = bare_wrote or any(r.wrote for r in working[1:])
+        return [
+            Finding(
+                kind=Kind.EXTRA_CONNECTION,
+                unit=self.label,
+                message=(
+                    f"{self._peak} pooled connections held at once in one {self.noun}; the "
+                    f"last was checked out at {site or 'an unknown place'}"
+                    + ("" if extra_wrote else " (the extra ones only read: a note)")
+                ),
+                site=site,
+                connections=self._peak,
+                note=not extra_wrote,
+                status=self.status,
+            )
+        ]
+
+    def _lost_writes(self, records: Sequence[_Writer]) -> list[Finding]:
+        acknowledged = self.status is not None and 200 <= self.status < 300
+        ids = set(map(id, records))
+        discards = [d for d in self._discards if id(d.record) in ids]
+        discards += [_Discard(r, Counter(r.pending), "left open") for r in records if r.pending]
+        found: list[Finding] = []
+        for discard in discards:
+            record = discard.record
+            in_request = record.lane in (None, REQUEST_LANE)
+            if self.status is not None and record.sequence == 0:
+                continue  # the test's own session (a fixture's), not the request's
+            if acknowledged and in_request:
+                found.append(self._acknowledged(discard))
+            elif self.status is not None and in_request:
+                continue  # an error response whose writes were discarded: as it should be
+            elif discard.how in ("closed", "left open") or (
+                discard.how == "rolled back" and self.report_rollbacks
+            ):
+                found.append(self._lost(discard))
+        return found
+
+    def _lost(self, discard: _Discard) -> Finding:
+        site = format_site(discard.record.site)
+        n = sum(discard.rows.values())
+        ending = {
+            "closed": "was closed without committing them",
+            "rolled back": "was rolled back",
+            "left open": f"had not committed them by the end of the {self.noun}",
+        }[discard.how]
+        return Finding(
+            kind=Kind.LOST_WRITE,
+            unit=self._unit_label(discard.record.lane),
+            message=(
+                f"{n} row{'s' if n != 1 else ''} flushed and never committed "
+                f"({_tables(discard.rows)}): the session opened at "
+                f"{self._where(discard.record)} {ending}"
+            ),
+            site=site,
+            rows=dict(discard.rows),
+            via=self._via(discard.record),
+            status=self.status,
+        )
+
+    def _acknowledged(self, discard: _Discard) -> Finding:
+        record = discard.record
+        n = sum(discard.rows.values())
+        ending = {
+            "closed": "were still uncommitted when it was closed",
+            "rolled back": "were rolled back",
+            "left open": f"were still uncommitted at the end of the {self.noun}",
+            "discarded unflushed": "were added but never flushed: the session was closed",
+        }[discard.how]
+        early = " (the response had started before any commit)" if record.at_response else ""
+        return Finding(
+            kind=Kind.ACKNOWLEDGED_NOT_SAVED,
+            unit=self._unit_label(record.lane),
+            message=(
+                f"acknowledged but not saved: the response was {self.status}, yet "
+                f"{n} row{'s' if n != 1 else ''} ({_tables(discard.rows)}) written by the "
+                f"session opened at {self._where(record)} {ending}{early}"
+            ),
+            site=format_site(record.site),
+            rows=dict(discard.rows),
+            via=self._via(record),
+            status=self.status,
+        )
+
+    def _early_responses(self, records: Sequence[_Writer]) -> list[Finding]:
+        found: list[Finding] = []
+        for record in records:
+            if not (record.committed_after_response and record.at_response):
+                continue
+            if record.sequence == 0:
+                continue
+            n = sum(record.at_response.values())
+            found.append(
+                Finding(
+                    kind=Kind.RESPONSE_BEFORE_COMMIT,
+                    unit=self._unit_label(record.lane),
+                    message=(
+                        f"response sent before commit: the response ({self.status}) started "
+                        f"while {n} row{'s' if n != 1 else ''} ({_tables(record.at_response)}) "
+                        f"of the session opened at {self._where(record)} were not committed; "
+                        "it committed after the client had its answer, so a failed commit "
+                        "would lose what the client was told was saved"
+                    ),
+                    site=format_site(record.site),
+                    rows=dict(record.at_response),
+                    via=self._via(record),
+                    status=self.status,
+                )
+            )
+        return found
+
+
+def _tables(rows: Counter[str]) -> str:
+    return ", ".join(f"{table}: {count}" for table, count in sorted(rows.items()))
 
 
 def session_guard(
@@ -390,7 +552,8 @@ def _table_of(instance: object) -> str:
     return str(getattr(mapper.local_table, "name", None) or mapper.class_.__name__)
 
 
-def _flushed_rows(session: Session) -> Counter[str]:
+def _unflushed_rows(session: Session) -> Counter[str]:
+    """Rows the session would write at its next flush: new, deleted and modified objects."""
     rows: Counter[str] = Counter()
     for instance in session.new:
         rows[_table_of(instance)] += 1
@@ -402,7 +565,8 @@ def _flushed_rows(session: Session) -> Counter[str]:
     return rows
 
 
-def _after_begin(session: Session, _transaction: SessionTransaction, _conn: Connection) -> None:
+def _after_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
+    _session_of[conn] = session
     for guard in _current.get():
         guard._began(session)
 
@@ -410,19 +574,19 @@ def _after_begin(session: Session, _transaction: SessionTransaction, _conn: Conn
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
     guards = _current.get()
     if guards:
-        rows = _flushed_rows(session)
+        rows = _unflushed_rows(session)  # still listed as new/dirty/deleted in after_flush
         for guard in guards:
             guard._flushed(session, rows)
 
 
 def _after_commit(session: Session) -> None:
     for guard in _current.get():
-        guard._committed(session)
+        guard._committed(guard._sessions.get(session))
 
 
 def _after_rollback(session: Session) -> None:
     for guard in _current.get():
-        guard._rolled_back(session)
+        guard._rolled_back(guard._sessions.get(session))
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -431,10 +595,39 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
             guard._transaction_ended(session)
 
 
+def _after_cursor_execute(
+    conn: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    guards = _current.get()
+    if guards:
+        table = written_table(statement, context)
+        if table is not None:
+            rows = rows_written(cursor, parameters, executemany)
+            for guard in guards:
+                guard._statement(conn, table, rows)
+
+
+def _on_connection_commit(conn: Connection) -> None:
+    if conn not in _session_of:
+        for guard in _current.get():
+            guard._committed(guard._connections.get(conn))
+
+
+def _on_connection_rollback(conn: Connection) -> None:
+    if conn not in _session_of:
+        for guard in _current.get():
+            guard._rolled_back(guard._connections.get(conn))
+
+
 def _on_checkout(_dbapi: Any, entry: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
     guards = _current.get()
     if guards:
-        site = _caller_site()
+        site = caller_site()
         with _holders_lock:
             _holders.setdefault(entry, []).extend(guards)
         for guard in guards:
@@ -459,21 +652,37 @@ _SESSION_LISTENERS: tuple[tuple[str, Any], ...] = (
     ("after_rollback", _after_rollback),
     ("after_transaction_end", _after_transaction_end),
 )
+_ENGINE_LISTENERS: tuple[tuple[str, Any], ...] = (
+    ("after_cursor_execute", _after_cursor_execute),
+    ("commit", _on_connection_commit),
+    ("rollback", _on_connection_rollback),
+)
 _POOL_LISTENERS: tuple[tuple[str, Any], ...] = (
     ("checkout", _on_checkout),
     ("checkin", _on_checkin),
 )
 _install_lock = threading.Lock()
 _original_init: Any = None
+_original_close: Any = None
 
 
 def _guarded_init(self: Session, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
     guards = _current.get()
     if guards:
-        site = _caller_site(skip_init_of=self)
+        site = caller_site(skip_init_of=self)
         for guard in guards:
             guard._created(self, site)
+
+
+def _guarded_close(self: Session) -> None:
+    guards = _current.get()
+    if guards:
+        unflushed = _unflushed_rows(self)
+        if unflushed:
+            for guard in guards:
+                guard._closing(self, unflushed)
+    _original_close(self)
 
 
 def installed() -> bool:
@@ -481,29 +690,35 @@ def installed() -> bool:
 
 
 def install() -> None:
-    """Listen to every Session and Pool; idempotent. Costs one context-variable read per
-    event while no unit is active."""
-    global _original_init
+    """Listen to every Session, Engine and Pool; idempotent. Costs one context-variable read
+    per event while no unit is active."""
+    global _original_init, _original_close
     with _install_lock:
         if _original_init is not None:
             return
         for name, listener in _SESSION_LISTENERS:
             event.listen(Session, name, listener)
+        for name, listener in _ENGINE_LISTENERS:
+            event.listen(Engine, name, listener)
         for name, listener in _POOL_LISTENERS:
             event.listen(Pool, name, listener)
-        _original_init = Session.__init__
+        _original_init, _original_close = Session.__init__, Session.close
         Session.__init__ = _guarded_init  # type: ignore[method-assign]
+        Session.close = _guarded_close  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Undo `install()` (for overhead measurements; units already running stop seeing events)."""
-    global _original_init
+    global _original_init, _original_close
     with _install_lock:
         if _original_init is None:
             return
         Session.__init__ = _original_init  # type: ignore[method-assign]
-        _original_init = None
+        Session.close = _original_close  # type: ignore[method-assign]
+        _original_init = _original_close = None
         for name, listener in _SESSION_LISTENERS:
             event.remove(Session, name, listener)
+        for name, listener in _ENGINE_LISTENERS:
+            event.remove(Engine, name, listener)
         for name, listener in _POOL_LISTENERS:
             event.remove(Pool, name, listener)

@@ -1,30 +1,136 @@
-"""pytest fixture and marker for the session guard, loaded by the `session_guard` entry point.
+"""pytest side of the session guard, loaded by the `session_guard` entry point.
 
+    pytest --session-guard                   # every request the suite sends is one unit; a
+    pytest --session-guard=strict            #   summary at the end (strict: findings fail)
+    pytest --session-guard-report=PATH       # and JSON for CI; ini: session_guard = report
     def test_checkout(session_guard): ...            # the test is one unit; findings fail it
     @pytest.mark.session_guard(mode="collect")       # or keep them: session_guard.findings
 
 This module imports only pytest when it loads, so a broken install fails the tests that use the
-guard, never the collection of the rest of the suite.
+guard (or the run that asks for the flag), never the collection of the rest of the suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from scenarios.guard.runtime import SessionGuard
+    from scenarios.guard.suite import SuiteRecord
 
 MARKER = (
     "session_guard(mode='raise', report_rollbacks=False): run the test as one session-guard "
     "unit; in raise mode a second session, a lost flushed write or a leaked connection fails it"
 )
+FLAG = "--session-guard"
+MODES = ("report", "strict")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("session_guard", "session guard (two sessions in one request)")
+    group.addoption(
+        FLAG,
+        nargs="?",
+        const="report",
+        default=None,
+        dest="session_guard_mode",
+        metavar="report|strict",
+        help="watch every request the suite sends to an ASGI/WSGI app as one unit; report "
+        "(default) prints a summary, strict fails tests whose requests had findings",
+    )
+    group.addoption(
+        "--session-guard-report",
+        default=None,
+        dest="session_guard_report",
+        metavar="PATH",
+        help="with --session-guard: write the findings as JSON to PATH",
+    )
+    parser.addini("session_guard", "report or strict: as --session-guard=MODE", default="")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(args: list[str]) -> None:
+    """`--session-guard tests/` means report mode on tests/, not a mode named `tests/`."""
+    for index, arg in enumerate(args[:-1]):
+        if arg == FLAG and args[index + 1] not in MODES:
+            args[index] = f"{FLAG}=report"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    mode = config.getoption("session_guard_mode") or str(config.getini("session_guard")).strip()
+    report = config.getoption("session_guard_report")
+    if not mode and report:
+        mode = "report"
+    if not mode or mode == "off":
+        return
+    if mode not in MODES:
+        pytest.exit(f"session guard: unknown mode {mode!r}; use report or strict", returncode=2)
+    from scenarios.guard.clients import watch_test_clients
+    from scenarios.guard.middleware import push_sink
+    from scenarios.guard.suite import SuiteRecord
+
+    record = SuiteRecord(mode)
+    push_sink(record.add)
+    undo = watch_test_clients()
+    config.pluginmanager.register(
+        _SuiteGuard(record, undo, Path(report) if report else None), "session_guard_suite"
+    )
+
+
+class _SuiteGuard:
+    """The flag's hooks: file each request's findings under the running test, fail it in
+    strict mode, print the summary, write the JSON."""
+
+    def __init__(self, record: SuiteRecord, undo: Callable[[], None], path: Path | None) -> None:
+        self.record = record
+        self.undo = undo
+        self.path = path
+        self._reported: dict[str, int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.record.current = item.nodeid
+        try:
+            return (yield)
+        finally:
+            self.record.current = "(outside any test)"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.record.mode != "strict" or call.when == "setup":
+            return report
+        found = self.record.failures(item.nodeid)
+        new = found[self._reported.get(item.nodeid, 0) :]
+        if new and report.passed and not hasattr(report, "wasxfail"):
+            self._reported[item.nodeid] = len(found)
+            lines = [f"session guard (strict): {len(new)} finding(s) in this test's requests"]
+            lines += [f"  [{f.unit}] {f.kind.value}: {f.message}" for f in new]
+            report.outcome = "failed"
+            report.longrepr = "\n".join(lines)
+        return report
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        terminalreporter.write_sep("=", "session guard")
+        for line in self.record.summary_lines():
+            terminalreporter.write_line(line)
+        if self.path is not None:
+            terminalreporter.write_line(f"wrote {self.path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from scenarios.guard.middleware import pop_sink
+
+        if self.path is not None:
+            self.record.write(self.path)
+        pop_sink(self.record.add)
+        self.undo()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

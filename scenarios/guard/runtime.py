@@ -243,11 +243,9 @@ class SessionGuard:
                 return
             record = self._record(session)
         else:
-            record = self._connections.get(connection)
-            if record is None:
-                record = self._connections[connection] = _Writer(
-                    next(_sequence), caller_site(), task=_current_task()
-                )
+            record = self._connections.setdefault(
+                connection, _Writer(next(_sequence), caller_site(), task=_current_task())
+            )
             record.began = True
         self._wrote(record, Counter({table: rows}))
 
@@ -287,11 +285,12 @@ class SessionGuard:
     def _assign_lanes(self) -> None:
         """Sessions opened in a task other than the request's are units of their own: the
         request's lane is the task of the first session the unit opened."""
-        records = sorted(
-            (r for r in [*self._sessions.values(), *self._connections.values()] if r.lane is None),
-            key=lambda r: r.sequence,
-        )
-        main = records[0].task if records else None
+        every = [*self._sessions.values(), *self._connections.values()]
+        records = sorted((r for r in every if r.lane is None), key=lambda r: r.sequence)
+        if any(r.lane == REQUEST_LANE and r.sequence > 0 for r in every):
+            main = self._task
+        else:  # the app runs in a task of its own (BaseHTTPMiddleware, a task group)
+            main = records[0].task if records else None
         for record in records:
             if record.task is None or record.task is main:
                 record.lane = REQUEST_LANE
@@ -301,7 +300,11 @@ class SessionGuard:
     def _finish(self) -> tuple[Finding, ...]:
         self._assign_lanes()
         records = [*self._sessions.values(), *self._connections.values()]
-        now = [r for r in records if r.task is None or r.lane == REQUEST_LANE or r.task.done()]
+        now = [
+            r
+            for r in records
+            if r.task is None or r.lane in (REQUEST_LANE, AFTER_RESPONSE_LANE) or r.task.done()
+        ]
         for record in records:
             if record not in now and record.task is not None:
                 self._late.setdefault(record.task, []).append(record)

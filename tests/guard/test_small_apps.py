@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, String, create_engine, text
+from sqlalchemy import Engine, String, create_engine, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as make_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -162,7 +162,7 @@ async def test_a_second_connection_that_writes_is_reported(engine: AsyncEngine) 
         engine.connect() as second,
     ):
         await first.execute(text("SELECT 1"))
-        await second.execute(Note.__table__.insert().values(text="core"))
+        await second.execute(insert(Note).values(text="core"))
         await second.commit()
     assert [(f.kind, f.connections) for f in unit.findings] == [(Kind.EXTRA_CONNECTION, 2)]
     assert unit.notes == ()

@@ -54,8 +54,17 @@ def deliver(findings: Sequence[Finding]) -> None:
 
 
 def _route_of(scope: Scope) -> str | None:
-    path = getattr(scope.get("route"), "path", None)
-    return f"{scope.get('method', '')} {path}".strip() if isinstance(path, str) else None
+    """`POST /api/notes/{note_id}`: the route's template with the prefix it was included
+    under (FastAPI routers, mounts), which is the part of the path its pattern does not match."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return None
+    path, pattern = str(scope.get("path", "")), getattr(route, "path_regex", None)
+    prefix = next(
+        (path[:i] for i in range(len(path)) if pattern and pattern.fullmatch(path[i:])), ""
+    )
+    return f"{scope.get('method', '')} {prefix}{template}".strip()
 
 
 class SessionGuardMiddleware:
@@ -97,6 +106,18 @@ class SessionGuardWSGIMiddleware:
     def __init__(self, app: WSGIApp, *, sink: Sink | None = None) -> None:
         self.app = app
         self.sink = sink
+        # Flask (the app, or its bound `wsgi_app`) knows its URL rules: name the route.
+        owner = getattr(app, "__self__", app)
+        self._url_map = getattr(owner, "url_map", None)
+
+    def _route(self, environ: dict[str, Any]) -> str | None:
+        if self._url_map is None:
+            return None
+        try:
+            rule, _ = self._url_map.bind_to_environ(environ).match(return_rule=True)
+        except Exception:  # a 404 or 405: no route to name
+            return None
+        return f"{environ.get('REQUEST_METHOD', '')} {rule.rule}"
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -117,8 +138,6 @@ class SessionGuardWSGIMiddleware:
         try:
             return self.app(environ, guarded_start)
         finally:
-            rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-            if rule is not None:
-                unit.route = f"{method} {rule.rule}"
+            unit.route = self._route(environ)
             unit.__exit__(None, None, None)
             sink(unit.all_findings)

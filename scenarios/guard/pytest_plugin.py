@@ -109,12 +109,16 @@ class _SuiteGuard:
             return report
         found = self.record.failures(item.nodeid)
         new = found[self._reported.get(item.nodeid, 0) :]
-        if new and report.passed and not hasattr(report, "wasxfail"):
-            self._reported[item.nodeid] = len(found)
-            lines = [f"session guard (strict): {len(new)} finding(s) in this test's requests"]
-            lines += [f"  [{f.unit}] {f.kind.value}: {f.message}" for f in new]
+        if not new:
+            return report
+        self._reported[item.nodeid] = len(found)
+        lines = [f"session guard (strict): {len(new)} finding(s) in this test's requests"]
+        lines += [f"  [{f.unit}] {f.kind.value}: {f.message}" for f in new]
+        if report.passed and not hasattr(report, "wasxfail"):
             report.outcome = "failed"
             report.longrepr = "\n".join(lines)
+        else:  # already failed (or an expected failure): say it beside the test's own error
+            report.sections.append(("session guard", "\n".join(lines)))
         return report
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -438,7 +438,7 @@ class SessionGuard:
         ]
 
     def _lost_writes(self, records: Sequence[_Writer]) -> list[Finding]:
-        acknowledged = self.status is not None and 200 <= self.status < 300
+        acknowledged = self.status is not None and 200 <= self.status < 400
         ids = set(map(id, records))
         discards = [d for d in self._discards if id(d.record) in ids]
         discards += [_Discard(r, Counter(r.pending), "left open") for r in records if r.pending]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from scenarios.databases import Database
-from scenarios.guard import Finding, Kind
+from scenarios.guard import Finding, Kind, middleware
 from scenarios.guard.clients import watch_test_clients
 from scenarios.guard.middleware import SessionGuardMiddleware, pop_sink, push_sink
 from tests.guard.apps import notes_api
@@ -251,8 +251,9 @@ def test_flask_test_client_requests_are_units(tmp_path: Path, watched: Units, wi
 
 
 async def test_middleware_in_collect_mode_logs_and_never_raises(
-    notes_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    notes_engine: AsyncEngine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(middleware, "_sinks", [])  # no pytest run collecting (even under the flag)
     app = SessionGuardMiddleware(build_app(notes_engine, "repository_own_session"))
     with caplog.at_level(logging.WARNING, logger="scenarios.guard"):
         async with httpx.AsyncClient(

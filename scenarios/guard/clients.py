@@ -10,7 +10,8 @@ before any test module is imported, so a suite's clients are all created after i
 
 from __future__ import annotations
 
-import importlib
+import importlib.abc
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -59,30 +60,67 @@ def _patch_werkzeug(module: Any) -> Undo:
     return undo
 
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
+def _patch_module(name: str, module: Any) -> list[Undo]:
+    if name in ("httpx", "httpx2"):
+        return [
+            _patch_init(module.ASGITransport, _wrap_asgi),
+            _patch_init(module.WSGITransport, _wrap_wsgi),
+        ]
+    if name == "starlette.testclient":
+        return [_patch_init(module._TestClientTransport, _wrap_asgi)]
+    return [_patch_werkzeug(module)]  # werkzeug.test
+
+
+# Starlette >= 1.x's TestClient prefers httpx2.
+CLIENT_MODULES = ("httpx", "httpx2", "starlette.testclient", "werkzeug.test")
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches a client module the moment it is first imported, so a run pays nothing to
+    import clients its suite never uses (Flask, httpx2) just to patch them."""
+
+    def __init__(self, undos: list[Undo]) -> None:
+        self.undos = undos
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in CLIENT_MODULES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self:
+                continue
+            spec = getattr(finder, "find_spec", lambda *_: None)(name, path, target)
+            if spec is not None and spec.loader is not None:
+                self._hook(name, spec.loader)
+                return spec
         return None
+
+    def _hook(self, name: str, loader: Any) -> None:
+        original = loader.exec_module
+        undos = self.undos
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            undos.extend(_patch_module(name, module))
+
+        loader.exec_module = exec_module
 
 
 def watch_test_clients() -> Undo:
-    """Patch every test client that is installed; returns the function that undoes it."""
+    """Patch every test client, now if it is imported already, else when it is; returns the
+    function that undoes it."""
     undos: list[Undo] = []
-    for name in ("httpx", "httpx2"):  # Starlette >= 1.x's TestClient prefers httpx2
-        client = _optional(name)
-        if client is not None:
-            undos.append(_patch_init(client.ASGITransport, _wrap_asgi))
-            undos.append(_patch_init(client.WSGITransport, _wrap_wsgi))
-    testclient = _optional("starlette.testclient")
-    if testclient is not None:
-        undos.append(_patch_init(testclient._TestClientTransport, _wrap_asgi))
-    werkzeug_test = _optional("werkzeug.test")
-    if werkzeug_test is not None:
-        undos.append(_patch_werkzeug(werkzeug_test))
+    for name in CLIENT_MODULES:
+        module = sys.modules.get(name)
+        if module is not None:
+            undos.extend(_patch_module(name, module))
+    finder = _PatchOnImport(undos)
+    sys.meta_path.insert(0, finder)
 
     def undo_all() -> None:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
         for undo in reversed(undos):
             undo()
+        undos.clear()
 
     return undo_all

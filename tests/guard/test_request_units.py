@@ -14,7 +14,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -25,10 +30,12 @@ from scenarios.guard.middleware import SessionGuardMiddleware, pop_sink, push_si
 from tests.guard.apps import notes_api
 from tests.guard.apps.notes_api import Base, Note, build_app
 from tests.guard.apps.notes_flask import create_app
+from tests.guard.apps.notes_use_cases import build_use_case_app
 from tests.guard.conftest import line_of
 
 APP_FILE = Path(notes_api.__file__)
 FLASK_FILE = APP_FILE.with_name("notes_flask.py")
+USE_CASES_FILE = APP_FILE.with_name("notes_use_cases.py")
 
 
 def site(tag: str, path: Path = APP_FILE) -> str:
@@ -264,3 +271,72 @@ async def test_middleware_in_collect_mode_logs_and_never_raises(
     logged = [r.getMessage() for r in caplog.records if r.name == "scenarios.guard"]
     assert any(site("repository session") in line for line in logged)
     assert all(line.startswith("session guard (POST /notes): ") for line in logged)
+
+
+# -- shapes met in public suites ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("buggy", [False, True], ids=["clean", "buggy"])
+async def test_a_suite_that_binds_every_session_to_one_outer_transaction(
+    notes_engine: AsyncEngine, watched: Units, buggy: bool
+) -> None:
+    """rhoboro/async-fastapi-sqlalchemy's conftest: the maker dependency is overridden with one
+    bound to a single connection in an outer transaction, rolled back after the test. Every
+    session shares that connection, which hides the bug from the data (DESIGN.md); the guard
+    still counts sessions, not connections."""
+    app = build_use_case_app(notes_engine, buggy=buggy)
+    async with notes_engine.connect() as connection:
+        await connection.begin()
+        await connection.begin_nested()
+        bound = async_sessionmaker(bind=connection, expire_on_commit=False)
+
+        async def bound_maker() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+            yield bound
+
+        app.dependency_overrides[app.state.get_maker] = bound_maker
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://notes"
+        ) as client:
+            response = await client.post("/notes", json={"body": "hello"})
+        await connection.rollback()
+
+    assert response.status_code == 201
+    findings = [f for f in watched[0] if not f.note]
+    if not buggy:
+        assert findings == []
+        return
+    assert {f.kind for f in findings} == {Kind.EXTRA_SESSION, Kind.ACKNOWLEDGED_NOT_SAVED}
+    assert {f.site for f in findings} == {site("use case second session", USE_CASES_FILE)}
+
+
+@pytest.mark.parametrize("wiring", ["clean", "repository_own_session"])
+def test_flask_form_post_answered_with_a_redirect_inside_a_pushed_app_context(
+    tmp_path: Path, watched: Units, wiring: str
+) -> None:
+    """flaskr's suite: the fixture pushes an app context and seeds through the app's own
+    scoped session; a form POST is answered 302 (the HTML way of saying "saved")."""
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'flaskr.sqlite3'}", connect_args={"timeout": 0.2}
+    )
+    Base.metadata.create_all(engine)
+    app = create_app(engine, wiring)
+    try:
+        with app.app_context():
+            db = app.extensions["notes_db"]
+            db.add(Note(body="seeded"))
+            db.commit()
+            response = app.test_client().post("/notes/form", data={"body": "hello"})
+            db.remove()
+    finally:
+        engine.dispose()
+
+    assert response.status_code == 302
+    findings = [f for f in watched[0] if not f.note]
+    if wiring == "clean":
+        assert findings == []
+        return
+    acknowledged = [f for f in findings if f.kind is Kind.ACKNOWLEDGED_NOT_SAVED]
+    assert [(f.status, f.site) for f in acknowledged] == [
+        (302, site("flask repository session", FLASK_FILE))
+    ]
+    assert acknowledged[0].unit == "POST /notes/form"

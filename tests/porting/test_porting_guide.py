@@ -31,6 +31,7 @@ import pytest
 
 from examples.support_desk.adapter import TARGET
 from scenarios import plugin
+from scenarios.guard import pytest_plugin as guard_plugin
 from scenarios.cli import build_parser
 from scenarios.databases import Database
 from scenarios.outcomes import Verdict
@@ -165,6 +166,7 @@ def _plugin_options() -> set[str]:
             pass
 
     plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
+    guard_plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
     return names
 
 

@@ -31,9 +31,9 @@ import pytest
 
 from examples.support_desk.adapter import TARGET
 from scenarios import plugin
-from scenarios.guard import pytest_plugin as guard_plugin
 from scenarios.cli import build_parser
 from scenarios.databases import Database
+from scenarios.guard import pytest_plugin as guard_plugin
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios
 from scenarios.scenario import load_scenario

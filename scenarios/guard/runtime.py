@@ -215,9 +215,21 @@ class SessionGuard:
         lane = AFTER_RESPONSE_LANE if self.status is not None else None
         if lane is None and task is not None and self._task is not None and task is self._task:
             lane = REQUEST_LANE
-        self._sessions[session] = _Writer(
+        record = self._sessions[session] = _Writer(
             next(_sequence), site, task=task, lane=lane, via=dependency_path()
         )
+        if self._findings is not None:  # opened by a task the unit started, after its end
+            self._adopt_late(record)
+
+    def _adopt_late(self, record: _Writer) -> None:
+        task = record.task
+        if task is None or task.done():
+            return
+        record.lane = f"task {task.get_name()}"
+        if task not in self._late:
+            self._late[task] = []
+            task.add_done_callback(self._finish_task)
+        self._late[task].append(record)
 
     def _record(self, session: Session) -> _Writer:
         record = self._sessions.get(session)
@@ -305,12 +317,10 @@ class SessionGuard:
             for r in records
             if r.task is None or r.lane in (REQUEST_LANE, AFTER_RESPONSE_LANE) or r.task.done()
         ]
-        for record in records:
-            if record not in now and record.task is not None:
-                self._late.setdefault(record.task, []).append(record)
         self._findings = self._build(now)
-        for task in self._late:
-            task.add_done_callback(self._finish_task)
+        for record in records:
+            if record not in now:
+                self._adopt_late(record)
         with _holders_lock:
             for entry in self._held:
                 owners = _holders.get(entry)

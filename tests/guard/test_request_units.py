@@ -6,12 +6,14 @@ client, with fixtures that seed and read back through sessions of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.ext.asyncio import (
@@ -36,6 +38,8 @@ from tests.guard.conftest import line_of
 APP_FILE = Path(notes_api.__file__)
 FLASK_FILE = APP_FILE.with_name("notes_flask.py")
 USE_CASES_FILE = APP_FILE.with_name("notes_use_cases.py")
+THIS_FILE = Path(__file__)
+TASK_SESSION_TAG = "# guard-test" + ": task session"  # split, so only the tagged line matches
 
 
 def site(tag: str, path: Path = APP_FILE) -> str:
@@ -340,3 +344,49 @@ def test_flask_form_post_answered_with_a_redirect_inside_a_pushed_app_context(
         (302, site("flask repository session", FLASK_FILE))
     ]
     assert acknowledged[0].unit == "POST /notes/form"
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["clean", "buggy"])
+async def test_a_task_that_outlives_its_request_is_judged_when_it_ends(
+    notes_engine: AsyncEngine, watched: Units, commit: bool
+) -> None:
+    """A fire-and-forget `asyncio.create_task` is a unit of its own, named after the request
+    that started it, and reported when the task ends (here: after the response)."""
+    maker = async_sessionmaker(notes_engine)
+    release = asyncio.Event()
+    started: list[asyncio.Task[None]] = []
+    app = FastAPI()
+
+    async def later(body: str) -> None:
+        await release.wait()
+        async with maker() as own:  # guard-test: task session
+            own.add(Note(body=body))
+            await own.flush()
+            if commit:
+                await own.commit()
+
+    @app.post("/notes", status_code=202)
+    async def accept(body: str) -> dict[str, str]:
+        started.append(asyncio.create_task(later(body)))
+        return {"accepted": body}
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://notes"
+    ) as client:
+        assert (await client.post("/notes", params={"body": "later"})).status_code == 202
+    assert watched == [()]  # the request itself did nothing wrong
+
+    release.set()
+    await asyncio.wait_for(started[0], timeout=5)
+    await asyncio.sleep(0)  # the task's done-callbacks run on the next turn of the loop
+    if commit:
+        assert watched == [()]
+        return
+    (late,) = watched[1:]
+    assert [(f.kind, f.site) for f in late] == [
+        (
+            Kind.LOST_WRITE,
+            f"tests/guard/test_request_units.py:{line_of(THIS_FILE, TASK_SESSION_TAG)}",
+        )
+    ]
+    assert late[0].unit.startswith("POST /notes (task ")

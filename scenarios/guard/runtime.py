@@ -17,29 +17,32 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar, Token
+from contextvars import Token
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, object_mapper
-from sqlalchemy.pool import Pool
+from sqlalchemy.orm import Session
 
 from scenarios.guard.findings import Finding, Kind, ordinal_word, summarise_unit
+from scenarios.guard.listeners import (
+    current_units,
+    holders,
+    holders_lock,
+    install,
+    installed,
+    session_of,
+    unflushed_rows,
+    uninstall,
+)
 from scenarios.guard.sites import caller_site, dependency_path, format_site
-from scenarios.guard.statements import rows_written, written_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-    from sqlalchemy.orm import SessionTransaction
-    from sqlalchemy.orm.unitofwork import UOWTransaction
-    from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 
 class Mode(StrEnum):
@@ -85,11 +88,6 @@ class _Discard:
 
 
 _sequence = itertools.count(1)
-_current: ContextVar[tuple[SessionGuard, ...]] = ContextVar("scenarios_session_guard", default=())
-_holders_lock = threading.Lock()
-_holders: dict[ConnectionPoolEntry, list[SessionGuard]] = {}
-# Which session a connection is working for (set when the session begins on it).
-_session_of: weakref.WeakKeyDictionary[Connection, Session] = weakref.WeakKeyDictionary()
 
 
 def _current_task() -> asyncio.Task[Any] | None:
@@ -146,7 +144,7 @@ class SessionGuard:
             raise RuntimeError("a SessionGuard watches one unit; create a new one for the next")
         install()
         self._task = _current_task()
-        self._token = _current.set((*_current.get(), self))
+        self._token = current_units.set((*current_units.get(), self))
         return self
 
     def __exit__(
@@ -156,7 +154,7 @@ class SessionGuard:
         tb: TracebackType | None,
     ) -> None:
         assert self._token is not None, "__exit__ without __enter__"
-        _current.reset(self._token)
+        current_units.reset(self._token)
         found = self._finish()
         if self.mode is Mode.RAISE and found:
             error = SessionGuardError(self.label, found, self.noun)
@@ -202,7 +200,7 @@ class SessionGuard:
         written, or added, and not committed at that moment."""
         self.status = status
         for session, record in list(self._sessions.items()):
-            unsaved = Counter(record.pending) + _unflushed_rows(session)
+            unsaved = Counter(record.pending) + unflushed_rows(session)
             if unsaved:
                 record.at_response = unsaved
 
@@ -249,7 +247,7 @@ class SessionGuard:
         self._wrote(self._record(session), rows)
 
     def _statement(self, connection: Connection, table: str, rows: int) -> None:
-        session = _session_of.get(connection)
+        session = session_of.get(connection)
         if session is not None:
             if session._flushing:  # counted by after_flush, object by object
                 return
@@ -321,13 +319,13 @@ class SessionGuard:
         for record in records:
             if record not in now:
                 self._adopt_late(record)
-        with _holders_lock:
+        with holders_lock:
             for entry in self._held:
-                owners = _holders.get(entry)
+                owners = holders.get(entry)
                 if owners is not None and self in owners:
                     owners.remove(self)
                     if not owners:
-                        del _holders[entry]
+                        del holders[entry]
         if not self._late:
             self._sessions.clear()
             self._connections.clear()
@@ -557,181 +555,12 @@ def session_guard(
     return SessionGuard(mode, label=label, noun=noun, report_rollbacks=report_rollbacks)
 
 
-# -- listeners ----------------------------------------------------------------------------------
-
-
-def _table_of(instance: object) -> str:
-    mapper = object_mapper(instance)
-    return str(getattr(mapper.local_table, "name", None) or mapper.class_.__name__)
-
-
-def _unflushed_rows(session: Session) -> Counter[str]:
-    """Rows the session would write at its next flush: new, deleted and modified objects."""
-    rows: Counter[str] = Counter()
-    for instance in session.new:
-        rows[_table_of(instance)] += 1
-    for instance in session.deleted:
-        rows[_table_of(instance)] += 1
-    for instance in session.dirty:
-        if session.is_modified(instance, include_collections=False):
-            rows[_table_of(instance)] += 1
-    return rows
-
-
-def _after_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
-    _session_of[conn] = session
-    for guard in _current.get():
-        guard._began(session)
-
-
-def _after_flush(session: Session, _context: UOWTransaction) -> None:
-    guards = _current.get()
-    if guards:
-        rows = _unflushed_rows(session)  # still listed as new/dirty/deleted in after_flush
-        for guard in guards:
-            guard._flushed(session, rows)
-
-
-def _after_commit(session: Session) -> None:
-    for guard in _current.get():
-        guard._committed(guard._sessions.get(session))
-
-
-def _after_rollback(session: Session) -> None:
-    for guard in _current.get():
-        guard._rolled_back(guard._sessions.get(session))
-
-
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        for guard in _current.get():
-            guard._transaction_ended(session)
-
-
-def _after_cursor_execute(
-    conn: Connection,
-    cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: Any,
-    executemany: bool,
-) -> None:
-    guards = _current.get()
-    if guards:
-        table = written_table(statement, context)
-        if table is not None:
-            rows = rows_written(cursor, parameters, executemany)
-            for guard in guards:
-                guard._statement(conn, table, rows)
-
-
-def _on_connection_commit(conn: Connection) -> None:
-    if conn not in _session_of:
-        for guard in _current.get():
-            guard._committed(guard._connections.get(conn))
-
-
-def _on_connection_rollback(conn: Connection) -> None:
-    if conn not in _session_of:
-        for guard in _current.get():
-            guard._rolled_back(guard._connections.get(conn))
-
-
-def _on_checkout(_dbapi: Any, entry: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
-    guards = _current.get()
-    if guards:
-        site = caller_site()
-        with _holders_lock:
-            _holders.setdefault(entry, []).extend(guards)
-        for guard in guards:
-            guard._checked_out(entry, site)
-
-
-def _on_checkin(_dbapi: Any, entry: ConnectionPoolEntry) -> None:
-    # A connection may come back from another context (a finaliser, another task), so the
-    # owners are looked up by connection, not by context.
-    if not _holders:
-        return
-    with _holders_lock:
-        owners = _holders.pop(entry, ())
-    for guard in owners:
-        guard._checked_in(entry)
-
-
-_SESSION_LISTENERS: tuple[tuple[str, Any], ...] = (
-    ("after_begin", _after_begin),
-    ("after_flush", _after_flush),
-    ("after_commit", _after_commit),
-    ("after_rollback", _after_rollback),
-    ("after_transaction_end", _after_transaction_end),
-)
-_ENGINE_LISTENERS: tuple[tuple[str, Any], ...] = (
-    ("after_cursor_execute", _after_cursor_execute),
-    ("commit", _on_connection_commit),
-    ("rollback", _on_connection_rollback),
-)
-_POOL_LISTENERS: tuple[tuple[str, Any], ...] = (
-    ("checkout", _on_checkout),
-    ("checkin", _on_checkin),
-)
-_install_lock = threading.Lock()
-_original_init: Any = None
-_original_close: Any = None
-
-
-def _guarded_init(self: Session, *args: Any, **kwargs: Any) -> None:
-    _original_init(self, *args, **kwargs)
-    guards = _current.get()
-    if guards:
-        site = caller_site(skip_init_of=self)
-        for guard in guards:
-            guard._created(self, site)
-
-
-def _guarded_close(self: Session) -> None:
-    guards = _current.get()
-    if guards:
-        unflushed = _unflushed_rows(self)
-        if unflushed:
-            for guard in guards:
-                guard._closing(self, unflushed)
-    _original_close(self)
-
-
-def installed() -> bool:
-    return _original_init is not None
-
-
-def install() -> None:
-    """Listen to every Session, Engine and Pool; idempotent. Costs one context-variable read
-    per event while no unit is active."""
-    global _original_init, _original_close
-    with _install_lock:
-        if _original_init is not None:
-            return
-        for name, listener in _SESSION_LISTENERS:
-            event.listen(Session, name, listener)
-        for name, listener in _ENGINE_LISTENERS:
-            event.listen(Engine, name, listener)
-        for name, listener in _POOL_LISTENERS:
-            event.listen(Pool, name, listener)
-        _original_init, _original_close = Session.__init__, Session.close
-        Session.__init__ = _guarded_init  # type: ignore[method-assign]
-        Session.close = _guarded_close  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    """Undo `install()` (for overhead measurements; units already running stop seeing events)."""
-    global _original_init, _original_close
-    with _install_lock:
-        if _original_init is None:
-            return
-        Session.__init__ = _original_init  # type: ignore[method-assign]
-        Session.close = _original_close  # type: ignore[method-assign]
-        _original_init = _original_close = None
-        for name, listener in _SESSION_LISTENERS:
-            event.remove(Session, name, listener)
-        for name, listener in _ENGINE_LISTENERS:
-            event.remove(Engine, name, listener)
-        for name, listener in _POOL_LISTENERS:
-            event.remove(Pool, name, listener)
+__all__ = [
+    "Mode",
+    "SessionGuard",
+    "SessionGuardError",
+    "install",
+    "installed",
+    "session_guard",
+    "uninstall",
+]

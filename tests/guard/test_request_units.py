@@ -390,3 +390,19 @@ async def test_a_task_that_outlives_its_request_is_judged_when_it_ends(
         )
     ]
     assert late[0].unit.startswith("POST /notes (task ")
+
+
+@pytest.mark.parametrize("wiring", ["clean", "repository_own_session"])
+def test_httpx_wsgi_transport_requests_are_units(
+    tmp_path: Path, watched: Units, wiring: str
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'wsgi.sqlite3'}", connect_args={"timeout": 0.2})
+    Base.metadata.create_all(engine)
+    try:
+        transport = httpx.WSGITransport(app=create_app(engine, wiring))
+        with httpx.Client(transport=transport, base_url="http://notes") as client:
+            assert client.post("/notes", json={"body": "hello"}).status_code == 201
+    finally:
+        engine.dispose()
+    kinds = {f.kind for f in watched[0] if not f.note}
+    assert kinds == (set() if wiring == "clean" else EXPECTED["repository_own_session"][0])

@@ -52,31 +52,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("session_guard", "report or strict: as --session-guard=MODE", default="")
 
 
+_early_undo: list[Callable[[], None]] = []
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(args: list[str]) -> None:
-    """`--session-guard tests/` means report mode on tests/, not a mode named `tests/`."""
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """`--session-guard tests/` means report mode on tests/, not a mode named `tests/`; and
+    the test clients are watched from here, before the first conftest.py is imported (one may
+    create a client at import)."""
     for index, arg in enumerate(args[:-1]):
         if arg == FLAG and args[index + 1] not in MODES:
             args[index] = f"{FLAG}=report"
+    known = early_config.known_args_namespace
+    wanted = getattr(known, "session_guard_mode", None) or getattr(
+        known, "session_guard_report", None
+    )
+    if wanted or str(early_config.getini("session_guard")).strip() not in ("", "off"):
+        from scenarios.guard.clients import watch_test_clients
+
+        _early_undo.append(watch_test_clients())
+
+
+def _mode(config: pytest.Config) -> str:
+    mode = config.getoption("session_guard_mode") or str(config.getini("session_guard")).strip()
+    if not mode and config.getoption("session_guard_report"):
+        mode = "report"
+    return "" if mode == "off" else mode
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
-    mode = config.getoption("session_guard_mode") or str(config.getini("session_guard")).strip()
-    report = config.getoption("session_guard_report")
-    if not mode and report:
-        mode = "report"
-    if not mode or mode == "off":
+    mode = _mode(config)
+    undo = _early_undo.pop() if _early_undo else None
+    if not mode:
+        if undo is not None:
+            undo()
         return
     if mode not in MODES:
+        if undo is not None:
+            undo()
         pytest.exit(f"session guard: unknown mode {mode!r}; use report or strict", returncode=2)
     from scenarios.guard.clients import watch_test_clients
     from scenarios.guard.middleware import push_sink
     from scenarios.guard.suite import SuiteRecord
 
     record = SuiteRecord(mode)
+    report = config.getoption("session_guard_report")
     push_sink(record.add)
-    undo = watch_test_clients()
+    if undo is None:  # a plugin loaded late (`-p`), or an in-process pytest run
+        undo = watch_test_clients()
     config.pluginmanager.register(
         _SuiteGuard(record, undo, Path(report) if report else None), "session_guard_suite"
     )

@@ -168,3 +168,33 @@ def test_an_unknown_mode_is_one_line_and_exit_2(pytester: pytest.Pytester, suite
     assert result.ret == 2
     result.stderr.fnmatch_lines(["*session guard: unknown mode 'loud'; use report or strict*"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_client_created_when_a_conftest_is_imported_is_watched(
+    pytester: pytest.Pytester,
+) -> None:
+    """Initial conftest.py files are imported before pytest configures its plugins."""
+    pytester.makeconftest(
+        SUITE.split("@pytest.fixture")[0]
+        + """
+import tempfile
+from pathlib import Path
+
+FOLDER = Path(tempfile.mkdtemp())
+ENGINE = create_engine(f"sqlite:///{FOLDER / 'items.sqlite3'}")
+Base.metadata.create_all(ENGINE)
+CLIENT = TestClient(make_app(sessionmaker(ENGINE), buggy=True))  # at import of conftest.py
+"""
+    )
+    pytester.makepyfile(
+        test_module_client="""
+from conftest import CLIENT
+
+
+def test_buggy_through_a_module_level_client():
+    assert CLIENT.post("/items", params={"name": "a"}).status_code == 201
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--session-guard=strict")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["1 requests watched; 1 tests with findings*"])

@@ -131,14 +131,25 @@ def _request_for(spec: RequestSpec, keys: dict[str, str]) -> ChatRequest:
     )
 
 
-def _fault_hook(spec: RequestSpec) -> PointHook | None:
-    if spec.fault is None:
-        return None
-
+def _fault_hook(spec: RequestSpec) -> PointHook:
     async def hook(point: str) -> bool:
+        _passed(point)
         return point == spec.fault
 
     return hook
+
+
+# The request being run in this context (its app code calls the hooks here).
+_current_request: ContextVar[RequestRecorder | None] = ContextVar("current_request", default=None)
+
+
+def _passed(point: str) -> None:
+    """At the after-response point the client has its answer: the request's guard unit is told
+    its response started, so a commit after it is named ("response sent before commit")."""
+    if point == AFTER_RESPONSE:
+        request = _current_request.get()
+        if request is not None:
+            request.response_started()
 
 
 # The session guard's findings for the case being run (shared by its requests' tasks).
@@ -149,7 +160,11 @@ async def _guarded(label: str, request: Awaitable[ChatResponse]) -> ChatResponse
     """Run one request as a session-guard unit of its own and keep its findings for the case
     (and its events for the case's timeline)."""
     with RequestRecorder(label) as unit:
-        response = await request
+        token = _current_request.set(unit)
+        try:
+            response = await request
+        finally:
+            _current_request.reset(token)
         unit.responded(response.status, response.error_code)
     found = _case_findings.get()
     if found is not None:
@@ -180,6 +195,7 @@ class _Scheduled:
         )
 
     async def hook(self, point: str) -> bool:
+        _passed(point)
         if point in self.spec.pause_at:
             self.arrivals.put_nowait(point)
             await self.go.get()

@@ -20,7 +20,7 @@ from scenarios.guard.sites import caller_site
 from scenarios.guard.statements import rows_written, written_table
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, ExceptionContext
     from sqlalchemy.orm import SessionTransaction
     from sqlalchemy.orm.unitofwork import UOWTransaction
     from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -72,12 +72,12 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 def _after_commit(session: Session) -> None:
     for guard in current_units.get():
-        guard._committed(guard._sessions.get(session))
+        guard._session_committed(session)
 
 
 def _after_rollback(session: Session) -> None:
     for guard in current_units.get():
-        guard._rolled_back(guard._sessions.get(session))
+        guard._session_rolled_back(session)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -101,6 +101,27 @@ def _after_cursor_execute(
             rows = rows_written(cursor, parameters, executemany)
             for guard in guards:
                 guard._statement(conn, table, rows)
+
+
+def _before_cursor_execute(
+    conn: Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> None:
+    observing = [guard for guard in current_units.get() if guard.observers]
+    if observing:
+        rows = len(parameters) if executemany and isinstance(parameters, list | tuple) else None
+        for guard in observing:
+            guard._sending(conn, statement, rows)
+
+
+def _handle_error(context: ExceptionContext) -> None:
+    for guard in current_units.get():
+        if guard.observers:
+            guard._failed(context.connection, context.original_exception)
 
 
 def _on_connection_commit(conn: Connection) -> None:
@@ -144,6 +165,8 @@ _SESSION_LISTENERS: tuple[tuple[str, Any], ...] = (
     ("after_transaction_end", _after_transaction_end),
 )
 _ENGINE_LISTENERS: tuple[tuple[str, Any], ...] = (
+    ("before_cursor_execute", _before_cursor_execute),
+    ("handle_error", _handle_error),
     ("after_cursor_execute", _after_cursor_execute),
     ("commit", _on_connection_commit),
     ("rollback", _on_connection_rollback),

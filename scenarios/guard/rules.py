@@ -252,7 +252,7 @@ def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Findin
                 kind=Kind.RESPONSE_BEFORE_COMMIT,
                 unit=_unit_label(facts, record.lane),
                 message=(
-                    f"response sent before commit: the response ({facts.status}) started "
+                    f"response sent before commit: the response{_status(facts)} started "
                     f"while {n} row{'s' if n != 1 else ''} ({_tables(record.at_response)}) "
                     f"of the session opened at {_where(facts, record)} were not committed; "
                     "it committed after the client had its answer, so a failed commit "
@@ -265,6 +265,10 @@ def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Findin
             )
         )
     return found
+
+
+def _status(facts: UnitFacts) -> str:
+    return f" ({facts.status})" if facts.status is not None else ""
 
 
 def _tables(rows: Counter[str]) -> str:

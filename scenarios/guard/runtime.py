@@ -37,6 +37,7 @@ from scenarios.guard.listeners import (
     unflushed_rows,
     uninstall,
 )
+from scenarios.guard.observers import UnitObserver
 from scenarios.guard.rules import (
     AFTER_RESPONSE_LANE,
     REQUEST_LANE,
@@ -45,7 +46,7 @@ from scenarios.guard.rules import (
     Writer,
     judge,
 )
-from scenarios.guard.sites import caller_site, dependency_path
+from scenarios.guard.sites import caller_site, dependency_path, format_site
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -86,7 +87,7 @@ class SessionGuard:
     is right; rows that a close() or the end of the unit silently discard are what nobody
     decided). A request unit that was told its response's status (`response_started`) judges
     by it: a 2xx response with writes not kept is a finding, an error response that discarded
-    its writes is not.
+    its writes is not. `observers` are told every event as it happens (see `observers`).
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class SessionGuard:
         noun: str = "unit",
         report_rollbacks: bool = False,
         on_late: Callable[[Sequence[Finding]], None] | None = None,
+        observers: Sequence[UnitObserver] = (),
     ) -> None:
         self.mode = Mode(mode)
         self.label = label
@@ -105,6 +107,8 @@ class SessionGuard:
         self.report_rollbacks = report_rollbacks
         self.on_late = on_late  # findings of tasks that outlive the unit, when they end
         self.status: int | None = None
+        self.response_began = False
+        self.observers: tuple[UnitObserver, ...] = tuple(observers)
         self._task: asyncio.Task[Any] | None = None
         self._sessions: dict[Session, Writer] = {}
         self._connections: dict[Connection, Writer] = {}
@@ -175,10 +179,14 @@ class SessionGuard:
     def summary(self) -> str:
         return summarise_unit(self.findings, self.noun)
 
-    def response_started(self, status: int) -> None:
-        """The request's response has begun (headers sent): remember its status and what was
-        written, or added, and not committed at that moment."""
+    def response_started(self, status: int | None) -> None:
+        """The request's response has begun (headers sent): remember its status (None: the
+        caller knows the response began, not its status) and what was written, or added, and
+        not committed at that moment."""
         self.status = status
+        self.response_began = True
+        for observer in self.observers:
+            observer.response_started(status)
         for session, record in list(self._sessions.items()):
             unsaved = Counter(record.pending) + unflushed_rows(session)
             if unsaved:
@@ -190,7 +198,7 @@ class SessionGuard:
         if session in self._sessions:
             return
         task = _current_task()
-        lane = AFTER_RESPONSE_LANE if self.status is not None else None
+        lane = AFTER_RESPONSE_LANE if self.response_began else None
         if lane is None and task is not None and self._task is not None and task is self._task:
             lane = REQUEST_LANE
         record = self._sessions[session] = Writer(
@@ -198,6 +206,8 @@ class SessionGuard:
         )
         if self._findings is not None:  # opened by a task the unit started, after its end
             self._adopt_late(record)
+        for observer in self.observers:
+            observer.session_opened(session, format_site(site))
 
     def _adopt_late(self, record: Writer) -> None:
         task = record.task
@@ -217,6 +227,8 @@ class SessionGuard:
 
     def _began(self, session: Session) -> None:
         self._record(session).began = True
+        for observer in self.observers:
+            observer.transaction_began(session)
 
     def _wrote(self, record: Writer, rows: Counter[str]) -> None:
         if rows:
@@ -225,6 +237,20 @@ class SessionGuard:
 
     def _flushed(self, session: Session, rows: Counter[str]) -> None:
         self._wrote(self._record(session), rows)
+        for observer in self.observers:
+            observer.flushed(session, rows)
+
+    def _sending(self, connection: Connection, sql: str, rows: int | None) -> None:
+        """Every statement, before it is sent: for the observers only (writes are counted
+        from `_statement`, once they ran)."""
+        session = session_of.get(connection)
+        for observer in self.observers:
+            observer.statement(session, sql, rows)
+
+    def _failed(self, connection: Connection | None, error: BaseException) -> None:
+        session = session_of.get(connection) if connection is not None else None
+        for observer in self.observers:
+            observer.error(session, error)
 
     def _statement(self, connection: Connection, table: str, rows: int) -> None:
         session = session_of.get(connection)
@@ -251,11 +277,26 @@ class SessionGuard:
             self._discards.append(Discard(record, Counter(record.pending), "rolled back"))
             record.pending.clear()
 
+    def _session_committed(self, session: Session) -> None:
+        self._committed(self._sessions.get(session))
+        for observer in self.observers:
+            observer.committed(session)
+
+    def _session_rolled_back(self, session: Session) -> None:
+        record = self._sessions.get(session)
+        discarded = Counter(record.pending) if record is not None else Counter[str]()
+        self._rolled_back(record)
+        for observer in self.observers:
+            observer.rolled_back(session, discarded)
+
     def _transaction_ended(self, session: Session) -> None:
         record = self._sessions.get(session)
+        uncommitted = Counter(record.pending) if record is not None else Counter[str]()
         if record is not None and record.pending:  # neither committed nor rolled back
             self._discards.append(Discard(record, Counter(record.pending), "closed"))
             record.pending.clear()
+        for observer in self.observers:
+            observer.transaction_ended(session, uncommitted)
 
     def _closing(self, session: Session, unflushed: Counter[str]) -> None:
         self._discards.append(Discard(self._record(session), unflushed, "discarded unflushed"))
@@ -346,15 +387,19 @@ def session_guard(
     label: str = "unit",
     noun: str = "unit",
     report_rollbacks: bool = False,
+    observers: Sequence[UnitObserver] = (),
 ) -> SessionGuard:
     """`with session_guard(): ...` or `async with session_guard("collect") as unit: ...`."""
-    return SessionGuard(mode, label=label, noun=noun, report_rollbacks=report_rollbacks)
+    return SessionGuard(
+        mode, label=label, noun=noun, report_rollbacks=report_rollbacks, observers=observers
+    )
 
 
 __all__ = [
     "Mode",
     "SessionGuard",
     "SessionGuardError",
+    "UnitObserver",
     "install",
     "installed",
     "session_guard",

@@ -19,9 +19,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from scenarios.adapter import Target, TargetFactory
@@ -35,6 +34,9 @@ from scenarios.runner import (
     skipped_case,
 )
 from scenarios.scenario import Scenario
+
+if TYPE_CHECKING:
+    import asyncpg  # imported when a Postgres run needs it: SQLite-only installs may lack it
 
 # How long the SQLite check waits for the write lock: any longer than the app's busy timeout
 # would only slow a run whose cases all finished.
@@ -68,6 +70,8 @@ class Janitor:
 
     async def _postgres(self) -> asyncpg.Connection:
         if self._connection is None or self._connection.is_closed():
+            import asyncpg
+
             self._connection = await asyncpg.connect(
                 _asyncpg_dsn(self.database), timeout=CONNECT_TIMEOUT_S
             )

@@ -199,14 +199,13 @@ def _lost(facts: UnitFacts, discard: Discard) -> Finding:
         "rolled back": "was rolled back",
         "left open": f"had not committed them by the end of the {facts.noun}",
     }[discard.how]
-    early = " (the response had started before any commit)" if discard.record.at_response else ""
     return Finding(
         kind=Kind.LOST_WRITE,
         unit=_unit_label(facts, discard.record.lane),
         message=(
             f"{n} row{'s' if n != 1 else ''} flushed and never committed "
             f"({_tables(discard.rows)}): the session opened at "
-            f"{_where(facts, discard.record)} {ending}{early}"
+            f"{_where(facts, discard.record)} {ending}"
         ),
         site=site,
         rows=dict(discard.rows),

@@ -181,9 +181,12 @@ class SessionGuard:
 
     def response_started(self, status: int | None) -> None:
         """The request's response has begun (headers sent): remember its status (None: the
-        caller knows the response began, not its status) and what was written, or added, and
-        not committed at that moment."""
-        self.status = status
+        caller knows the response began, not yet its status) and what was written, or added,
+        and not committed at that moment. A second call only adds the status."""
+        if status is not None:
+            self.status = status
+        if self.response_began:
+            return
         self.response_began = True
         for observer in self.observers:
             observer.response_started(status)

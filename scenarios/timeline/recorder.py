@@ -173,6 +173,12 @@ class RequestRecorder:
             self.guard.response_started(None)
 
     def responded(self, status: int, error_code: str | None = None) -> None:
+        """The client has the whole response. A success is handed to the guard, which then
+        names writes it did not keep as "acknowledged but not saved" (a swallowed error, rows
+        never flushed); an error status is not, so rows an error response discarded still show
+        as lost writes in the matrix (the guard would call them rightly discarded)."""
+        if 200 <= status < 300:
+            self.guard.response_started(status)
         if self._case is not None:
             code = f" {error_code}" if error_code else ""
             self._case.add(HTTP_LANE, EventKind.RESPONSE, f"{self.label}: HTTP {status}{code}")

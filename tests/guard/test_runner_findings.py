@@ -103,14 +103,15 @@ async def test_commit_in_dependency_cell_names_the_response_sent_before_commit(
 
 
 @pytest.mark.skipif(not RUNS_CODE_AFTER_RESPONSE, reason="FastAPI < 0.118 commits before answering")
-async def test_a_failure_after_the_response_is_a_lost_write_begun_before_any_commit(
+async def test_a_failure_after_the_response_is_acknowledged_but_not_saved(
     database: Database,
 ) -> None:
     result = await run_scenario(database, "fault_after_response", "commit_in_dependency")
 
     assert result.verdict == "as_expected"
-    lost = [f for f in result.guard_findings if f.kind.value == "lost_write"]
+    lost = [f for f in result.guard_findings if f.kind.value == "acknowledged_not_saved"]
     assert [f.site for f in lost] == [get_db_site()]
+    assert lost[0].status == 201
     assert lost[0].message.endswith("(the response had started before any commit)")
 
 

@@ -31,9 +31,9 @@ GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-check
 DATABASES = ("sqlite", "postgresql")
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
-# The score, variant by variant; docs/porting.md shows the same table. The session guard is
-# being taught an "acknowledged but not saved" rule on another branch: the cells marked
-# "guard branch" are expected to flip from missed to caught when it lands.
+# The score, variant by variant; docs/porting.md shows the same table. The guard is told each
+# request's response (a success status, and the after-response point), so it names a 201 whose
+# writes were not kept ("acknowledged but not saved") and a commit after the response.
 SCORES: dict[str, dict[str, str]] = {
     "forgotten_commit": {
         "pack": "caught",
@@ -44,19 +44,19 @@ SCORES: dict[str, dict[str, str]] = {
     "unflushed_second_session": {
         "pack": "caught",
         "search": "caught",
-        "guard": "missed",  # guard branch: rows discarded unflushed when the session closed
+        "guard": "caught",  # the 201 is known: rows added, never flushed, then closed
         "static": "caught",
     },
     "swallowed_error": {
         "pack": "caught",
         "search": "caught",
-        "guard": "missed",  # guard branch: a 2xx while the unit's writes were rolled back
+        "guard": "caught",  # the 201 is known: the writes were rolled back under it
         "static": "missed",
     },
     "commit_in_dependency": {
         "pack": "caught",
         "search": "missed",
-        "guard": "caught",  # only where the commit failed; guard branch: response before commit
+        "guard": "caught",  # the after-response point is known: a commit after the response
         "static": "missed",
     },
     "per_repository_provider": {
@@ -69,7 +69,8 @@ SCORES: dict[str, dict[str, str]] = {
         "pack": "caught",
         "search": "caught",
         "guard": "caught",
-        "static": "caught",
+        # the session factory is an attribute set in the base class, in another file
+        "static": "missed",
     },
     "task_scoped_registry": {
         "pack": "caught",
@@ -86,7 +87,7 @@ SCORES: dict[str, dict[str, str]] = {
     "read_only_helper": {
         "pack": "quiet",
         "search": "quiet",
-        "guard": "false_alarm",  # a second session that only read: the guard notes it
+        "guard": "quiet",  # a second session that only read: a note, never a finding
         "static": "false_alarm",
     },
 }
@@ -128,7 +129,10 @@ def _score(results: list[CaseResult], probe: bool) -> str:
 
 def _static(variant: str) -> str:
     path = Path(inspect.getfile(VARIANTS[variant]))
-    found = check([path], load_config(None))
+    report = check([path], load_config(None))
+    if report.skipped:  # the file could not be read or parsed: the check did not run
+        return "crashed"
+    found = report.findings
     if variant == PROBE:
         return "false_alarm" if found else "quiet"
     return "caught" if found else "missed"
@@ -176,5 +180,10 @@ def test_a_leaked_connection_is_named_with_where_it_was_taken(matrix: MatrixRun)
         assert "holding a transaction open" in result.detail or "checked out at" in result.detail
 
 
+def _rows(table: dict[str, dict[str, str]]) -> list[str]:
+    """One line a variant, so a failure shows exactly which cells changed."""
+    return [f"{v}: " + ", ".join(f"{d}={s}" for d, s in row.items()) for v, row in table.items()]
+
+
 def test_each_detector_scores_as_the_table_says(matrix: MatrixRun) -> None:
-    assert scores(matrix) == SCORES
+    assert _rows(scores(matrix)) == _rows(SCORES)

@@ -19,7 +19,8 @@ from scenarios.databases import (
     postgres_required,
 )
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult, run_scenarios, skipped_case
+from scenarios.recovery import run_wiring
+from scenarios.runner import CaseResult, skipped_case
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -211,11 +212,15 @@ async def _run_wiring(
     database: Database,
     scenarios: Sequence[Scenario],
 ) -> list[CaseResult]:
-    async with factory.open(wiring, database) as target:
-        return await run_scenarios(
-            target,
-            scenarios,
-            wiring=wiring,
-            db=database.kind,
-            expected_outcome=factory.expected_outcome,
-        )
+    """One wiring's cases on one database, case by case; a case that leaves a connection open
+    is named and cleaned up after (scenarios.recovery)."""
+    results: list[CaseResult] = []
+    await run_wiring(
+        factory,
+        database,
+        scenarios,
+        wiring=wiring,
+        expected_outcome=factory.expected_outcome,
+        record=results.append,
+    )
+    return results

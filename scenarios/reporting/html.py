@@ -18,6 +18,8 @@ OUTCOMES = (
     "fk_violation",
     "lock_timeout",
     "partial_commit",
+    "split_exchange",
+    "leaked_connection",
     "error",
     "skipped",
 )

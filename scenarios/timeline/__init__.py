@@ -2,8 +2,8 @@
 session (where it was opened), its statements (kind and table only), flushes, commit or
 rollback, the error where it struck, and the HTTP responses on a lane of their own.
 
-`model` is the plain data (it imports nothing of SQLAlchemy); `recorder` fills it from
-SQLAlchemy events, reusing the session guard's knowledge of sessions.
+`model` is the plain data (it imports nothing of SQLAlchemy); `recorder` fills it from what
+the session guard sees, through the guard's public observation interface (`UnitObserver`).
 """
 
 from __future__ import annotations

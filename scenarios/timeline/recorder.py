@@ -1,12 +1,12 @@
-"""Fills a case's timeline from SQLAlchemy events, reusing the session guard.
+"""Fills a case's timeline from what the session guard sees.
 
 Each request runs in a `RequestRecorder`: the guard's own unit (a `SessionGuard` in collect
-mode, so its findings are exactly the guard's) that also writes down, in order, what the guard
-sees: a session created and where, a transaction begun, a flush, a commit, a rollback, a
-transaction that ended holding flushed rows. Statements and database errors come from two
-engine events the guard does not need (`before_cursor_execute`, `handle_error`), routed to the
-session that began a transaction on that connection. Only the statement's kind and table are
-kept, never its parameters; error texts keep their first line, masked by `redact`.
+mode, so its findings are exactly the guard's) with a `TimelineObserver` attached through the
+guard's public observation interface (`scenarios.guard.UnitObserver`), which writes down, in
+order, a session opened and where, a transaction begun, each statement, a flush, a commit, a
+rollback, a transaction that ended holding written rows, and a database error. Only the
+statement's kind and table are kept, never its parameters; error texts keep their first line,
+masked by `redact`.
 """
 
 from __future__ import annotations
@@ -17,21 +17,14 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from scenarios.guard.runtime import SessionGuard, format_site
+from scenarios.guard import Finding, SessionGuard, UnitObserver
 from scenarios.redaction import redact
 from scenarios.timeline.model import HTTP_LANE, EventKind, Lane, Timeline, TimelineEvent
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, ExceptionContext
-    from sqlalchemy.orm import SessionTransaction
 
 
 class CaseRecording:
@@ -60,9 +53,6 @@ class CaseRecording:
 
 
 _case: ContextVar[CaseRecording | None] = ContextVar("scenarios_timeline_case", default=None)
-_recorders: ContextVar[tuple[RequestRecorder, ...]] = ContextVar(
-    "scenarios_timeline_recorders", default=()
-)
 
 
 @contextmanager
@@ -80,23 +70,87 @@ def _rows_text(rows: Counter[str]) -> str:
     return ", ".join(f"{table} {n}" for table, n in sorted(rows.items())) or "no rows"
 
 
-class RequestRecorder(SessionGuard):
+class TimelineObserver(UnitObserver):
+    """Draws what one request's guard unit sees into the case's lanes: one lane per session,
+    made when the session is first seen (opened in the request, or before it)."""
+
+    def __init__(self, case: CaseRecording, label: str) -> None:
+        self._case = case
+        self._label = label
+        self._lock = threading.Lock()
+        self._lanes: dict[Session, str] = {}
+        self._sites: dict[Session, str | None] = {}
+        self._last: dict[Session, EventKind] = {}
+
+    def _note(self, session: Session, kind: EventKind, text: str) -> None:
+        with self._lock:
+            lane = self._lanes.get(session)
+            if lane is None:
+                site = self._sites.get(session)
+                lane = self._lanes[session] = self._case.new_session_lane(site, self._label)
+            self._last[session] = kind
+        self._case.add(lane, kind, text)
+
+    def session_opened(self, session: Session, site: str | None) -> None:
+        self._sites[session] = site
+        self._note(session, EventKind.OPENED, "opened")
+
+    def transaction_began(self, session: Session) -> None:
+        self._note(session, EventKind.BEGIN, "begin")
+
+    def statement(self, session: Session | None, sql: str, rows: int | None) -> None:
+        if session is not None:
+            self._note(session, EventKind.STATEMENT, describe_statement(sql, rows))
+
+    def flushed(self, session: Session, rows: Counter[str]) -> None:
+        self._note(session, EventKind.FLUSH, f"flush: {_rows_text(rows)}")
+
+    def committed(self, session: Session) -> None:
+        if session in self._lanes:
+            self._note(session, EventKind.COMMIT, "commit")
+
+    def rolled_back(self, session: Session, discarded: Counter[str]) -> None:
+        if session in self._lanes:
+            lost = f": {_rows_text(discarded)} discarded" if discarded else ""
+            self._note(session, EventKind.ROLLBACK, f"rollback{lost}")
+
+    def transaction_ended(self, session: Session, uncommitted: Counter[str]) -> None:
+        if session not in self._lanes:
+            return
+        if uncommitted:
+            self._note(
+                session,
+                EventKind.DISCARDED,
+                f"closed without commit: {_rows_text(uncommitted)} flushed, never committed",
+            )
+        elif self._last.get(session) not in (EventKind.COMMIT, EventKind.ROLLBACK):
+            self._note(session, EventKind.CLOSED, "closed without commit")
+
+    def error(self, session: Session | None, error: BaseException) -> None:
+        text = describe_error(error)
+        if session is not None:
+            self._note(session, EventKind.ERROR, text)
+        else:
+            self._case.add(HTTP_LANE, EventKind.ERROR, f"{self._label}: {text}")
+
+
+class RequestRecorder:
     """One request as a session-guard unit (collect mode) that also draws its timeline into the
     case being recorded; outside `recording()` it is the plain guard."""
 
     def __init__(self, label: str) -> None:
-        super().__init__("collect", label=label, noun="request")
+        self.label = label
         self._case = _case.get()
-        self._lanes: dict[Session, str] = {}
-        self._sessions_on: dict[Connection, Session] = {}
-        self._last: dict[Session, EventKind] = {}
-        self._token_recorders: Token[tuple[RequestRecorder, ...]] | None = None
+        observers = () if self._case is None else (TimelineObserver(self._case, label),)
+        self.guard = SessionGuard("collect", label=label, noun="request", observers=observers)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.guard.findings
 
     def __enter__(self) -> RequestRecorder:
-        super().__enter__()
+        self.guard.__enter__()
         if self._case is not None:
-            _install_engine_listeners()
-            self._token_recorders = _recorders.set((*_recorders.get(), self))
             self._case.add(HTTP_LANE, EventKind.REQUEST, f"{self.label}: sent")
         return self
 
@@ -106,88 +160,28 @@ class RequestRecorder(SessionGuard):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._token_recorders is not None:
-            _recorders.reset(self._token_recorders)
-            if exc_type is not None and self._case is not None:
-                self._case.add(
-                    HTTP_LANE,
-                    EventKind.RESPONSE,
-                    f"{self.label}: no response ({exc_type.__name__})",
-                )
-        super().__exit__(exc_type, exc, tb)
+        if exc_type is not None and self._case is not None:
+            self._case.add(
+                HTTP_LANE, EventKind.RESPONSE, f"{self.label}: no response ({exc_type.__name__})"
+            )
+        self.guard.__exit__(exc_type, exc, tb)
+
+    def response_started(self) -> None:
+        """The app has sent its response (the pack's after-response point) and runs on: the
+        guard can tell a commit that comes after it."""
+        if not self.guard.response_began:
+            self.guard.response_started(None)
 
     def responded(self, status: int, error_code: str | None = None) -> None:
+        """The client has the whole response. A success is handed to the guard, which then
+        names writes it did not keep as "acknowledged but not saved" (a swallowed error, rows
+        never flushed); an error status is not, so rows an error response discarded still show
+        as lost writes in the matrix (the guard would call them rightly discarded)."""
+        if 200 <= status < 300:
+            self.guard.response_started(status)
         if self._case is not None:
             code = f" {error_code}" if error_code else ""
             self._case.add(HTTP_LANE, EventKind.RESPONSE, f"{self.label}: HTTP {status}{code}")
-
-    # -- what the guard sees, written down as well -------------------------------------------
-
-    def _note(self, session: Session, kind: EventKind, text: str) -> None:
-        if self._case is None:
-            return
-        lane = self._lanes.get(session)
-        if lane is None:
-            record = self._sessions.get(session)
-            site = format_site(record.site) if record is not None else None
-            lane = self._lanes[session] = self._case.new_session_lane(site, self.label)
-        self._last[session] = kind
-        self._case.add(lane, kind, text)
-
-    def _created(self, session: Session, site: tuple[str, int] | None) -> None:
-        super()._created(session, site)
-        self._note(session, EventKind.OPENED, "opened")
-
-    def _connected(self, session: Session, connection: Connection) -> None:
-        self._sessions_on[connection] = session
-
-    def _began(self, session: Session) -> None:
-        super()._began(session)
-        self._note(session, EventKind.BEGIN, "begin")
-
-    def _flushed(self, session: Session, rows: Counter[str]) -> None:
-        super()._flushed(session, rows)
-        self._note(session, EventKind.FLUSH, f"flush: {_rows_text(rows)}")
-
-    def _committed(self, session: Session) -> None:
-        super()._committed(session)
-        if session in self._lanes:
-            self._note(session, EventKind.COMMIT, "commit")
-
-    def _rolled_back(self, session: Session) -> None:
-        record = self._sessions.get(session)
-        pending = Counter(record.pending) if record is not None else Counter[str]()
-        super()._rolled_back(session)
-        if session in self._lanes:
-            lost = f": {_rows_text(pending)} discarded" if pending else ""
-            self._note(session, EventKind.ROLLBACK, f"rollback{lost}")
-
-    def _transaction_ended(self, session: Session) -> None:
-        record = self._sessions.get(session)
-        pending = Counter(record.pending) if record is not None else Counter[str]()
-        super()._transaction_ended(session)
-        if session not in self._lanes:
-            return
-        if pending:
-            self._note(
-                session,
-                EventKind.DISCARDED,
-                f"closed without commit: {_rows_text(pending)} flushed, never committed",
-            )
-        elif self._last.get(session) not in (EventKind.COMMIT, EventKind.ROLLBACK):
-            self._note(session, EventKind.CLOSED, "closed without commit")
-
-    def _statement(self, connection: Connection, text: str) -> None:
-        session = self._sessions_on.get(connection)
-        if session is not None:
-            self._note(session, EventKind.STATEMENT, text)
-
-    def _error(self, connection: Connection | None, text: str) -> None:
-        session = self._sessions_on.get(connection) if connection is not None else None
-        if session is not None:
-            self._note(session, EventKind.ERROR, text)
-        elif self._case is not None:
-            self._case.add(HTTP_LANE, EventKind.ERROR, f"{self.label}: {text}")
 
 
 # -- statements and errors, as labels -----------------------------------------------------------
@@ -223,47 +217,3 @@ def describe_error(error: BaseException) -> str:
     tag = f"SQLSTATE {code}" if code else (str(sqlite_name) if sqlite_name else "")
     head = f"{label} ({tag})" if label and tag else (tag or type(error).__name__)
     return f"{head}: {message}" if message else head
-
-
-def _before_cursor_execute(
-    conn: Connection,
-    _cursor: Any,
-    statement: str,
-    parameters: Any,
-    _context: Any,
-    executemany: bool,
-) -> None:
-    recorders = _recorders.get()
-    if recorders:
-        rows = len(parameters) if executemany and isinstance(parameters, list | tuple) else None
-        text = describe_statement(statement, rows)
-        for recorder in recorders:
-            recorder._statement(conn, text)
-
-
-def _handle_error(context: ExceptionContext) -> None:
-    recorders = _recorders.get()
-    if recorders:
-        text = describe_error(context.original_exception)
-        for recorder in recorders:
-            recorder._error(context.connection, text)
-
-
-def _after_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
-    for recorder in _recorders.get():
-        recorder._connected(session, conn)
-
-
-_install_lock = threading.Lock()
-_installed = False
-
-
-def _install_engine_listeners() -> None:
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        event.listen(Engine, "before_cursor_execute", _before_cursor_execute)
-        event.listen(Engine, "handle_error", _handle_error)
-        event.listen(Session, "after_begin", _after_begin)
-        _installed = True

@@ -485,7 +485,7 @@ class RequestHistory(RuleBasedStateMachine):
             order = [f"{m.role}: {_show(m.content)}" for m in stored]
             findings.append(
                 (
-                    Outcome.ERROR,
+                    Outcome.SPLIT_EXCHANGE,
                     f"{label}: every message is there, but not in the "
                     f"order they were acknowledged: {order}",
                 )

@@ -43,13 +43,27 @@ class PartialCommitFound(StatefulViolation):
     outcome = Outcome.PARTIAL_COMMIT
 
 
+class SplitExchangeFound(StatefulViolation):
+    """Every acknowledged message is stored, but racing requests committed their parts in
+    between each other: a question no longer sits next to its answer."""
+
+    outcome = Outcome.SPLIT_EXCHANGE
+
+
 class ErrorFound(StatefulViolation):
     outcome = Outcome.ERROR
 
 
 VIOLATIONS: dict[Outcome, type[StatefulViolation]] = {
     cls.outcome: cls
-    for cls in (FkViolationFound, LockTimeoutFound, LostWriteFound, PartialCommitFound, ErrorFound)
+    for cls in (
+        FkViolationFound,
+        LockTimeoutFound,
+        LostWriteFound,
+        PartialCommitFound,
+        SplitExchangeFound,
+        ErrorFound,
+    )
 }
 
 Finding_ = tuple[Outcome, str]

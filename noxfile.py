@@ -15,7 +15,14 @@ nox.options.sessions = ["matrix"]
 nox.options.download_python = "never"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-WIRINGS = ["two_sessions", "shared_session", "commit_in_save", "unit_of_work"]
+WIRINGS = [
+    "two_sessions",
+    "shared_session",
+    "commit_in_save",
+    "unit_of_work",
+    "commit_in_dependency",
+    "commit_before_response",
+]
 DATABASES = ["sqlite", "postgresql"]
 
 

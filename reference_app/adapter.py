@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from reference_app.infrastructure.database import create_engine
 from reference_app.infrastructure.orm import AgentContextModel, Base, MessageModel, SessionModel
+from reference_app.server_transport import late_failures
 from reference_app.serving import TABLES_IN_DELETE_ORDER, serve
-from reference_app.wirings import WIRINGS
+from reference_app.wirings import WIRINGS, SessionModule
 from scenarios.adapter import (
     Capability,
     ChatRequest,
@@ -93,8 +96,20 @@ _STATE_QUERY = union_all(
 ).order_by("kind", "session_id", "number")
 
 
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+# FastAPI runs a dependency's code after `yield` after the response is sent only since 0.118;
+# before, the app has no point after its response, and the target does not claim one.
+RUNS_CODE_AFTER_RESPONSE = _release(version("fastapi")) >= (0, 118)
+CAPABILITIES = (
+    Capability.ALL | {Capability.AFTER_RESPONSE} if RUNS_CODE_AFTER_RESPONSE else Capability.ALL
+)
+
+
 class ReferenceTarget:
-    capabilities = Capability.ALL
+    capabilities = CAPABILITIES
 
     def __init__(self, client: httpx.AsyncClient, reader: AsyncEngine) -> None:
         self._client = client
@@ -109,17 +124,18 @@ class ReferenceTarget:
 
         token = checkpoint_hook.set(app_hook if hook is not None else None)
         try:
-            if request.body is not None:
-                response = await self._client.post(
-                    path, content=request.body, headers={"content-type": "application/json"}
-                )
-            else:
-                response = await self._client.post(path, json={"content": request.content})
+            with late_failures() as late:
+                if request.body is not None:
+                    response = await self._client.post(
+                        path, content=request.body, headers={"content-type": "application/json"}
+                    )
+                else:
+                    response = await self._client.post(path, json={"content": request.content})
         except Exception as error:  # an unhandled app error reaches the client as a 500
             return ChatResponse(status=500, detail=f"{type(error).__name__}: {error}")
         finally:
             checkpoint_hook.reset(token)
-        return _parse_response(response)
+        return replace(_parse_response(response), late_failure="; ".join(late))
 
     async def read_back(self, session: str) -> ChatResponse:
         return _parse_response(await self._client.get(f"/sessions/{session}/messages"))
@@ -183,12 +199,18 @@ class ReferenceTarget:
 
 class ReferenceTargetFactory:
     name = "reference_app"
-    wirings: Sequence[str] = tuple(WIRINGS)
     # Each target has an engine and an app of its own: the runner may open several at once.
     isolated_targets = True
 
-    def __init__(self, expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE) -> None:
+    def __init__(
+        self,
+        expected_outcomes_file: Path = EXPECTED_OUTCOMES_FILE,
+        modules: Mapping[str, type[SessionModule]] | None = None,
+    ) -> None:
+        """The documented wirings; or, with `modules`, compositions of the caller's own."""
         self._expected = ExpectedOutcomes.from_toml(expected_outcomes_file)
+        self._modules: Mapping[str, type[SessionModule]] = modules or WIRINGS
+        self.wirings: Sequence[str] = tuple(self._modules)
 
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
@@ -197,7 +219,7 @@ class ReferenceTargetFactory:
         # Pooled (not a new connection per read) because connecting costs more than the read.
         reader = create_engine(database.url, pool_size=1, max_overflow=1)
         try:
-            async with serve(database.url, wiring) as served:
+            async with serve(database.url, self._modules.get(wiring, wiring)) as served:
                 yield ReferenceTarget(served.client, reader)
         finally:
             await reader.dispose()

@@ -16,6 +16,11 @@ from scenarios.databases import Database
 
 # The named points of the chain, in the order a request passes them.
 POINTS: tuple[str, ...] = ("after_user_message", "after_agent_context", "after_reply", "at_commit")
+# The point after the response was sent (a target declares it with `after_response`): a correct
+# app has committed by then, so a fault here must change nothing, and a pause here lets the
+# client read what it was just told was saved.
+AFTER_RESPONSE = "after_response"
+ALL_POINTS: tuple[str, ...] = (*POINTS, AFTER_RESPONSE)
 
 # The error code a target reports for a request failed by an injected fault.
 INJECTED_FAULT_CODE = "injected_fault"
@@ -37,9 +42,15 @@ class Capability:
     # and the search's bad-input rule are skipped (the bug is about persistence, not this).
     REJECTS_BAD_INPUT = "rejects_bad_input"
 
+    # awaits the hook at AFTER_RESPONSE once the client has the whole response, and honours a
+    # fault and a pause there (FastAPI >= 0.118: the code after a dependency's `yield`)
+    AFTER_RESPONSE = "after_response"
+
+    # Every capability of a request that ends with its response (what most targets declare).
     ALL: frozenset[str] = frozenset(
         {FAULT_INJECTION, PAUSE_POINTS, SEED, READ_ROUTE, CONCURRENCY, REJECTS_BAD_INPUT}
     )
+    KNOWN: frozenset[str] = ALL | {AFTER_RESPONSE}
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,9 @@ class ChatResponse:
     error_code: str | None = None  # SQLSTATE, SQLite error name, or an app code
     invalid_fields: tuple[str, ...] = ()
     detail: str = ""
+    # What the app failed with after this response had been sent (the client never hears of
+    # it; a server only logs it): with a 2xx, the request was acknowledged before it finished.
+    late_failure: str = ""
 
     @property
     def ok(self) -> bool:

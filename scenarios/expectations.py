@@ -13,24 +13,70 @@ then reads `ok|partial_commit`.
 
 Lookup order: `scenario[interleaving]`, `scenario`, `default`, then `ok`: a ported app with no
 table at all expects `ok` everywhere.
+
+A wiring whose bug depends on a library's version says for which versions its table holds:
+
+```toml
+[holds_for]
+commit_in_dependency = "fastapi>=0.118"   # comma-separated: name>=X.Y, name<X.Y, name==X.Y
+```
+
+Where the installed versions do not meet it, that wiring expects `ok` everywhere: a run on an
+older FastAPI must not call a wiring broken that is not broken there.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from scenarios.outcomes import Outcome
 
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(>=|<|==)\s*(\d+(?:\.\d+)*)\s*$")
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def requirement_met(requirement: str) -> bool:
+    """Whether the installed distributions meet `name>=X.Y, name<X.Y, ...`."""
+    for clause in requirement.split(","):
+        match = _REQUIREMENT.match(clause)
+        if match is None:
+            raise ValueError(f"{requirement!r}: each clause must read name>=X.Y, name<X.Y or ==")
+        name, operator, wanted = match.groups()
+        try:
+            installed = _release(version(name))
+        except PackageNotFoundError:
+            return False
+        target = _release(wanted)
+        met = {
+            ">=": installed >= target,
+            "<": installed < target,
+            "==": installed[: len(target)] == target,
+        }[operator]
+        if not met:
+            return False
+    return True
+
 
 class ExpectedOutcomes:
-    def __init__(
-        self, table: Mapping[str, Mapping[str, Mapping[str, str | list[str]]]] | None = None
-    ) -> None:
+    def __init__(self, table: Mapping[str, Any] | None = None) -> None:
         self._table: dict[str, dict[str, dict[str, str]]] = {}
+        self.holds_for: dict[str, str] = {}
         known = {outcome.value for outcome in Outcome}
-        for wiring, databases in (table or {}).items():
+        table = dict(table or {})
+        for wiring, requirement in dict(table.pop("holds_for", {})).items():
+            if not isinstance(requirement, str):
+                raise ValueError(f"[holds_for] {wiring} must be a string like 'fastapi>=0.118'")
+            requirement_met(requirement)  # parse it now: a typo is reported at load time
+            self.holds_for[wiring] = requirement
+        for wiring, databases in table.items():
             if not isinstance(databases, Mapping):
                 raise ValueError(f"{wiring} = {databases!r}: must be a table [{wiring}.DATABASE]")
             for database, cells in databases.items():
@@ -62,6 +108,9 @@ class ExpectedOutcomes:
             raise ValueError(f"{path}: {error}") from None
 
     def __call__(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
+        requirement = self.holds_for.get(wiring)
+        if requirement is not None and not requirement_met(requirement):
+            return Outcome.OK.value
         cells = self._table.get(wiring, {}).get(database, {})
         for key in (f"{scenario}[{interleaving}]", scenario, "default"):
             if key in cells:

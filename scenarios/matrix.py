@@ -18,7 +18,8 @@ from scenarios.databases import (
     postgres_required,
 )
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult, run_scenarios, skipped_case
+from scenarios.recovery import run_wiring
+from scenarios.runner import CaseResult, skipped_case
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -142,15 +143,15 @@ async def _run_database(
             else None
         )
         for wiring in wirings:
-            async with factory.open(wiring, database) as target:
-                for result in await run_scenarios(
-                    target,
-                    scenarios,
-                    wiring=wiring,
-                    db=kind,
-                    expected_outcome=factory.expected_outcome,
-                ):
-                    record(result)
+            # Case by case; a case that leaves a connection open is named and cleaned up after.
+            await run_wiring(
+                factory,
+                database,
+                scenarios,
+                wiring=wiring,
+                expected_outcome=factory.expected_outcome,
+                record=record,
+            )
         if stateful and searches is None:
             searches = asyncio.ensure_future(stateful.run_cells(factory, wirings, kind))
         for result in await searches if searches is not None else ():

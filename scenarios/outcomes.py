@@ -11,16 +11,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scenarios.adapter import INJECTED_FAULT_CODE, ChatResponse, DatabaseState
+from scenarios.adapter import AFTER_RESPONSE, INJECTED_FAULT_CODE, ChatResponse, DatabaseState
 from scenarios.scenario import Expect, MessagePattern, RequestSpec, Scenario
 
 
 class Outcome(StrEnum):
     OK = "ok"
+    # The case left a connection checked out (and its transaction open) after its requests
+    # ended: the harness took it back so the next case could run; `detail` says where.
+    LEAKED_CONNECTION = "leaked_connection"
     LOST_WRITE = "lost_write"
     FK_VIOLATION = "fk_violation"
     LOCK_TIMEOUT = "lock_timeout"
     PARTIAL_COMMIT = "partial_commit"
+    # Racing requests each committed part of their exchange, so another request's message was
+    # committed between a user message and its reply: every save committed on its own.
+    SPLIT_EXCHANGE = "split_exchange"
     ERROR = "error"
 
 
@@ -32,12 +38,18 @@ class Verdict(StrEnum):
 
 # When one case shows several problems, the outcome is the first of these that it shows.
 PRIORITY = (
+    Outcome.LEAKED_CONNECTION,
     Outcome.FK_VIOLATION,
     Outcome.LOCK_TIMEOUT,
     Outcome.LOST_WRITE,
     Outcome.PARTIAL_COMMIT,
+    Outcome.SPLIT_EXCHANGE,
     Outcome.ERROR,
 )
+
+# The detail that names the commit-after-response bug: the client was told "saved" before the
+# request's transaction committed (FastAPI >= 0.118 runs get_db's code after `yield` then).
+ACKNOWLEDGED_BEFORE_COMMIT = "acknowledged before commit"
 
 FK_CODES = frozenset({"23503", "SQLITE_CONSTRAINT_FOREIGNKEY"})
 # A bounded wait ran out: lock_timeout, statement_timeout, SQLite's busy timeout.
@@ -191,32 +203,48 @@ def _persistence_findings(
         else:
             by_position = {m.position: m for m in state.messages.get(key, ())}
             reply = by_position.get(positions[0] + 1)
-            if reply is None or reply.role != "assistant":
+            if reply is None:
+                findings.append((Outcome.ERROR, f"{name}: its reply is missing"))
+            elif reply.role != "assistant":
                 findings.append(
                     (
-                        Outcome.ERROR,
-                        f"{name}: its reply is not next to its user message (another request's "
-                        "message was committed in between, or the reply is missing)",
+                        Outcome.SPLIT_EXCHANGE,
+                        f"{name}: split exchange: another request's message was committed "
+                        "between its user message and its reply",
                     )
                 )
         if not state.agent_contexts.get(key):
             missing.append("the agent context of its chat session")
         if missing:
+            late = result.response.late_failure
             findings.append(
                 (
                     Outcome.LOST_WRITE,
                     f"{name}: acknowledged ({_describe(result.response)}) but "
-                    f"{', '.join(missing)} not in the database",
+                    f"{', '.join(missing)} not in the database"
+                    + (
+                        f"; {ACKNOWLEDGED_BEFORE_COMMIT}: after its response the app failed "
+                        f"({late})"
+                        if late
+                        else ""
+                    ),
                 )
             )
         if result.read_back is not None:
             contents = [m.content for m in result.read_back.messages if m.role == "user"]
             if not result.read_back.ok or result.spec.content not in contents:
+                held = AFTER_RESPONSE in result.spec.pause_at
                 findings.append(
                     (
                         Outcome.LOST_WRITE,
                         f"{name}: read back at once ({_describe(result.read_back)}), "
-                        "the acknowledged message was not there",
+                        "the acknowledged message was not there"
+                        + (
+                            f"; {ACKNOWLEDGED_BEFORE_COMMIT}: the read ran while the app was "
+                            "held after its response"
+                            if held
+                            else ""
+                        ),
                     )
                 )
     for result in failed:

@@ -12,6 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,22 @@ from scenarios.reporting import matrix_section, write_index
 from scenarios.runner import CaseResult
 
 REPORT_FORMAT = 1
+
+
+# What a verdict can depend on: FastAPI >= 0.118 runs get_db's code after `yield` after the
+# response, FastAPI >= 0.121 has `Depends(scope=...)`; the drivers and ORM decide the rest.
+RECORDED_DISTRIBUTIONS = ("fastapi", "starlette", "sqlalchemy", "aiosqlite", "asyncpg")
+
+
+def library_versions() -> dict[str, str]:
+    """The installed version of each recorded distribution (the ones present)."""
+    found = {}
+    for name in RECORDED_DISTRIBUTIONS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def summary(run: MatrixRun) -> dict[str, Any]:
@@ -43,6 +60,7 @@ def matrix_document(run: MatrixRun) -> dict[str, Any]:
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "duration_s": round(run.duration_s, 3),
             "databases": run.databases,
+            "versions": library_versions(),
             "notes": run.notes,
             "summary": summary(run),
             "cells": [r.as_dict() for r in run.results],
@@ -169,6 +187,10 @@ def markdown_document(run: MatrixRun) -> str:
         "## Databases",
         "",
         *(f"- {kind}: `{where}`" for kind, where in run.databases.items()),
+        "",
+        "## Versions",
+        "",
+        ", ".join(f"{name} {number}" for name, number in library_versions().items()),
         "",
     ]
     unexpected = run.unexpected

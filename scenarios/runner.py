@@ -11,7 +11,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.adapter import ChatRequest, ChatResponse, PointHook, SeedConversation, Target
+from scenarios.adapter import (
+    AFTER_RESPONSE,
+    ChatRequest,
+    ChatResponse,
+    PointHook,
+    SeedConversation,
+    Target,
+)
 from scenarios.guard import Finding, summarise
 from scenarios.outcomes import Observation, Outcome, RequestResult, Verdict, classify
 from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
@@ -20,6 +27,9 @@ from scenarios.timeline import RequestRecorder, Timeline, recording
 # A step that neither reaches its pause point nor finishes within this is reported as a hang.
 # Every database wait the harness configures is far shorter.
 STEP_TIMEOUT_S = 5.0
+# The last resort around a whole case (seed, steps, read-back): a case that outlives it still
+# ends with a verdict, and the run goes on.
+CASE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,17 @@ class _Scheduled:
         self.arrivals: asyncio.Queue[str] = asyncio.Queue()
         self.go: asyncio.Queue[None] = asyncio.Queue()
         self.task: asyncio.Task[ChatResponse] | None = None
+        self.read_back: ChatResponse | None = None
+
+    async def read(self) -> None:
+        """The client reads its conversation back (bounded), in a unit of its own."""
+        self.read_back = await asyncio.wait_for(
+            _guarded(
+                f"{self.spec.name} read-back",
+                self.target.read_back(self.keys[self.spec.session]),
+            ),
+            STEP_TIMEOUT_S,
+        )
 
     async def hook(self, point: str) -> bool:
         if point in self.spec.pause_at:
@@ -177,6 +198,8 @@ class _Scheduled:
             self.go.put_nowait(None)
         if until is None:
             await asyncio.wait_for(asyncio.shield(self.task), STEP_TIMEOUT_S)
+            if self.spec.read_back and self.read_back is None:
+                await self.read()
             return
         arrival = asyncio.ensure_future(self.arrivals.get())
         done, _ = await asyncio.wait(
@@ -187,6 +210,9 @@ class _Scheduled:
             raise TimeoutError
         if arrival not in done:
             arrival.cancel()
+        elif until == AFTER_RESPONSE and self.spec.read_back:
+            # The client has its answer and reads at once, while the app is held after it.
+            await self.read()
 
 
 async def _run_interleaving(
@@ -210,7 +236,9 @@ async def _run_interleaving(
         task = scheduled[spec.name].task
         assert task is not None
         assert task.done()
-        results.append(RequestResult(spec, keys[spec.session], task.result()))
+        results.append(
+            RequestResult(spec, keys[spec.session], task.result(), scheduled[spec.name].read_back)
+        )
     return results
 
 
@@ -289,6 +317,12 @@ async def run_case(
         )
     finally:
         _case_findings.reset(guarding)
+    leaks = [f for f in guard_findings if f.kind.value == Outcome.LEAKED_CONNECTION.value]
+    if leaks:
+        observation = Observation(
+            Outcome.LEAKED_CONNECTION,
+            tuple((Outcome.LEAKED_CONNECTION, f.message) for f in leaks) + observation.findings,
+        )
     aliases = {key: alias for alias, key in keys.items()}
     rows = state.as_dict()
     rows["sessions"] = sorted(aliases.get(k, k) for k in state.sessions)
@@ -302,7 +336,7 @@ async def run_case(
         db=db,
         expected=expected,
         observed=observed,
-        verdict=Verdict.AS_EXPECTED if observed in expected.split("|") else Verdict.UNEXPECTED,
+        verdict=judge(observed, expected),
         detail=observation.detail,
         duration_s=time.perf_counter() - started,
         guards=scenario.guards,
@@ -311,6 +345,46 @@ async def run_case(
         rows=rows,
         guard_findings=tuple(guard_findings),
         timeline=None if observed == Outcome.OK.value else case_recording.timeline(),
+    )
+
+
+def judge(observed: str, expected: str) -> Verdict:
+    return Verdict.AS_EXPECTED if observed in expected.split("|") else Verdict.UNEXPECTED
+
+
+async def run_case_safely(
+    target: Target,
+    scenario: Scenario,
+    interleaving: Interleaving,
+    *,
+    wiring: str,
+    db: str,
+    expected: str,
+) -> CaseResult:
+    """`run_case`, but whatever the app or the database does, the case ends with a verdict: an
+    exception (a reset that finds the database locked) or the last-resort timeout is `error`."""
+    started = time.perf_counter()
+    try:
+        return await asyncio.wait_for(
+            run_case(target, scenario, interleaving, wiring=wiring, db=db, expected=expected),
+            CASE_TIMEOUT_S,
+        )
+    except TimeoutError:
+        detail = f"the case did not finish within {CASE_TIMEOUT_S}s"
+    except Exception as error:
+        detail = f"the case could not run: {type(error).__name__}: {error}"
+    return CaseResult(
+        scenario=scenario.name,
+        interleaving=interleaving.id,
+        wiring=wiring,
+        db=db,
+        expected=expected,
+        observed=Outcome.ERROR.value,
+        verdict=judge(Outcome.ERROR.value, expected),
+        detail=detail,
+        duration_s=time.perf_counter() - started,
+        guards=scenario.guards,
+        steps=interleaving.steps,
     )
 
 
@@ -339,7 +413,7 @@ async def run_scenarios(
                 continue
             expected = expected_outcome(scenario.name, interleaving.id, wiring, db)
             results.append(
-                await run_case(
+                await run_case_safely(
                     target, scenario, interleaving, wiring=wiring, db=db, expected=expected
                 )
             )

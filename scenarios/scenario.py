@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from scenarios.adapter import POINTS, Capability
+from scenarios.adapter import AFTER_RESPONSE, ALL_POINTS, Capability
 
 FORMAT_VERSION = 1
 PACK_DIRECTORY = Path(__file__).parent / "pack"
@@ -207,8 +207,8 @@ def load_scenario(path: Path) -> Scenario:
     if not guards:
         top.fail("'guards' must say in one sentence what bug the scenario guards against")
     requires = frozenset(top.strings("requires"))
-    if unknown := requires - Capability.ALL:
-        top.fail(f"unknown capability {sorted(unknown)}; known: {sorted(Capability.ALL)}")
+    if unknown := requires - Capability.KNOWN:
+        top.fail(f"unknown capability {sorted(unknown)}; known: {sorted(Capability.KNOWN)}")
     try:
         mode = Mode(top.get("mode", str, Mode.SEQUENCE.value))
     except ValueError:
@@ -248,6 +248,8 @@ def _implied_requirements(
         implied.add(Capability.SEED)
     if any(r.fault for r in requests):
         implied.add(Capability.FAULT_INJECTION)
+    if any(r.fault == AFTER_RESPONSE or AFTER_RESPONSE in r.pause_at for r in requests):
+        implied.add(Capability.AFTER_RESPONSE)
     if any(r.read_back for r in requests):
         implied.add(Capability.READ_ROUTE)
     if any(r.expect is Expect.REJECTED for r in requests):
@@ -296,23 +298,31 @@ def _load_request(path: Path, index: int, table: Any) -> RequestSpec:
         except ValueError:
             reader.fail("'body_hex' must be hexadecimal digits")
     fault = reader.get("fault", str, None)
-    if fault is not None and fault not in POINTS:
-        reader.fail(f"'fault' must be one of {list(POINTS)}, got {fault!r}")
+    if fault is not None and fault not in ALL_POINTS:
+        reader.fail(f"'fault' must be one of {list(ALL_POINTS)}, got {fault!r}")
     pause_at = reader.strings("pause_at")
     for point in pause_at:
-        if point not in POINTS:
-            reader.fail(f"'pause_at' entries must be among {list(POINTS)}, got {point!r}")
-    if list(pause_at) != sorted(pause_at, key=POINTS.index) or len(set(pause_at)) != len(pause_at):
+        if point not in ALL_POINTS:
+            reader.fail(f"'pause_at' entries must be among {list(ALL_POINTS)}, got {point!r}")
+    if list(pause_at) != sorted(pause_at, key=ALL_POINTS.index) or len(set(pause_at)) != len(
+        pause_at
+    ):
         reader.fail("'pause_at' must list distinct points in the order a request passes them")
+    # A fault after the response cannot fail the request: the client already has its answer.
+    failing_fault = fault is not None and fault != AFTER_RESPONSE
     try:
-        expect = Expect(reader.get("expect", str, Expect.FAULT if fault else Expect.SUCCESS))
+        default = Expect.FAULT if failing_fault else Expect.SUCCESS
+        expect = Expect(reader.get("expect", str, default))
     except ValueError:
         reader.fail(f"'expect' must be one of {[e.value for e in Expect]}")
     rejected_field = reader.get("rejected_field", str, None)
     if (expect is Expect.REJECTED) != (rejected_field is not None):
         reader.fail("'rejected_field' is required with expect = \"rejected\", and only then")
-    if (expect is Expect.FAULT) != (fault is not None):
-        reader.fail('expect = "fault" needs a \'fault\' point, and a fault expects "fault"')
+    if (expect is Expect.FAULT) != failing_fault:
+        reader.fail(
+            "expect = \"fault\" needs a 'fault' point before the response, and such a fault "
+            'expects "fault" (a fault at after_response expects "success")'
+        )
     return RequestSpec(
         name=name,
         session=reader.get("session", str),

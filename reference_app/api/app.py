@@ -1,57 +1,21 @@
-"""`create_app(engine, wiring)`: the ASGI app, wired one of the four ways."""
+"""`create_app(engine, wiring)`: the ASGI app, wired one of the ways in `reference_app.wirings`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-from uuid import UUID
-
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reference_app.api.schemas import ConversationOut, MessageIn, MessageOut
+from reference_app.api.routes import chat_router
 from reference_app.application.checkpoints import InjectedFault
-from reference_app.application.use_cases import SendUserMessage
-from reference_app.infrastructure.database import POOL_TIMEOUT_S, create_session_maker, get_db
+from reference_app.infrastructure.database import POOL_TIMEOUT_S, create_session_maker
 from reference_app.infrastructure.errors import RETRYABLE_CODES, driver_error_code
 from reference_app.wirings import SessionModule, module_for
-
-
-async def get_use_case(
-    request: Request, db: Annotated[AsyncSession, Depends(get_db)]
-) -> AsyncIterator[SendUserMessage]:
-    module: SessionModule = request.app.state.session_module
-    async with module.provide_use_case(db) as use_case:
-        yield use_case
-
-
-async def post_message(
-    session_id: UUID,
-    body: MessageIn,
-    use_case: Annotated[SendUserMessage, Depends(get_use_case)],
-) -> ConversationOut:
-    processed = await use_case.execute(session_id, body.content)
-    return ConversationOut(
-        session_id=session_id,
-        messages=[MessageOut.of(processed.user_message), MessageOut.of(processed.reply)],
-    )
-
-
-async def get_messages(
-    session_id: UUID, request: Request, db: Annotated[AsyncSession, Depends(get_db)]
-) -> ConversationOut:
-    module: SessionModule = request.app.state.session_module
-    async with module.provide_reader(db) as service:
-        history = await service.history(session_id)
-    if history is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"chat session {session_id} not found")
-    return ConversationOut(session_id=session_id, messages=[MessageOut.of(m) for m in history])
 
 
 async def database_error(_request: Request, error: Exception) -> JSONResponse:
@@ -135,19 +99,17 @@ async def injected_fault(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": str(error), "code": "injected_fault"})
 
 
-def create_app(engine: AsyncEngine, wiring: str) -> FastAPI:
-    app = FastAPI(title=f"reference app ({wiring})")
+def create_app(engine: AsyncEngine, wiring: str | type[SessionModule]) -> FastAPI:
+    """The app wired as `wiring`: a name in `WIRINGS`, or a composition of its own (a
+    `SessionModule` subclass, as the tests' zoo of variants passes)."""
+    module_class = module_for(wiring) if isinstance(wiring, str) else wiring
+    app = FastAPI(title=f"reference app ({module_class.name})")
     session_maker = create_session_maker(engine)
     app.state.session_maker = session_maker
-    app.state.session_module = module_for(wiring)(session_maker)
-    app.state.wiring = wiring
-    app.add_api_route(
-        "/sessions/{session_id}/messages",
-        post_message,
-        methods=["POST"],
-        status_code=status.HTTP_201_CREATED,
-    )
-    app.add_api_route("/sessions/{session_id}/messages", get_messages, methods=["GET"])
+    module = module_class(session_maker)
+    app.state.session_module = module
+    app.state.wiring = module_class.name
+    app.include_router(chat_router(module.request_session))
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(PoolTimeout, pool_exhausted)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -16,6 +16,7 @@ class Point(StrEnum):
     AFTER_AGENT_CONTEXT = "after_agent_context"
     AFTER_REPLY = "after_reply"
     AT_COMMIT = "at_commit"
+    AFTER_RESPONSE = "after_response"  # the client has its answer; the request's code runs on
 
 
 class InjectedFault(RuntimeError):

@@ -1,6 +1,8 @@
 """MessageProcessor: runs one user message through the chain and commits *its* transaction.
 
 In the seed this commit went to the request's session while the rows sat in another one.
+With `commit=False` it leaves the commit to whoever owns the transaction (`commit_in_dependency`:
+get_db, after `yield`).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ class MessageProcessor:
         conversations: ConversationManagementService,
         agent_contexts: AgentContextRepository,
         agent: FakeAgent,
+        *,
+        commit: bool = True,
     ) -> None:
         self._db = db
+        self._commit = commit
         self._conversations = conversations
         self._agent_contexts = agent_contexts
         self._agent = agent
@@ -53,7 +58,8 @@ class MessageProcessor:
             reply = await self._conversations.append(session_id, Role.ASSISTANT, reply_text)
             await checkpoint(Point.AFTER_REPLY)
             await checkpoint(Point.AT_COMMIT)
-            await self._db.commit()
+            if self._commit:
+                await self._db.commit()
         except BaseException:
             await self._db.rollback()
             raise

@@ -1,9 +1,11 @@
-"""The four compositions of the same classes; choosing one is one argument to `create_app`."""
+"""The compositions of the same classes; choosing one is one argument to `create_app`."""
 
 from __future__ import annotations
 
+from reference_app.wirings.commit_before_response import CommitBeforeResponseModule
+from reference_app.wirings.commit_in_dependency import CommitInDependencyModule
 from reference_app.wirings.commit_in_save import CommitInSaveModule
-from reference_app.wirings.session_module import SessionModule
+from reference_app.wirings.session_module import SessionDependency, SessionModule
 from reference_app.wirings.two_sessions import TwoSessionsModule
 from reference_app.wirings.unit_of_work import UnitOfWorkModule
 
@@ -12,6 +14,8 @@ WIRINGS: dict[str, type[SessionModule]] = {
     "shared_session": SessionModule,
     "commit_in_save": CommitInSaveModule,
     "unit_of_work": UnitOfWorkModule,
+    "commit_in_dependency": CommitInDependencyModule,
+    "commit_before_response": CommitBeforeResponseModule,
 }
 
 
@@ -24,4 +28,4 @@ def module_for(wiring: str) -> type[SessionModule]:
         ) from None
 
 
-__all__ = ["WIRINGS", "SessionModule", "module_for"]
+__all__ = ["WIRINGS", "SessionDependency", "SessionModule", "module_for"]

@@ -2,12 +2,15 @@
 
 As written here it is the seed's fix 1, `shared_session`: every service gets the request's `db`.
 The other wirings subclass it and override one provider each, so a diff shows the difference.
+`request_session` says which `get_db` the routes depend on, and in which FastAPI scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,13 +22,28 @@ from reference_app.application.message_processor import MessageProcessor
 from reference_app.application.use_cases import SendUserMessage
 from reference_app.infrastructure.agent_context_repository import AgentContextRepositoryImpl
 from reference_app.infrastructure.conversation_repository import ConversationRepositoryImpl
+from reference_app.infrastructure.database import get_db
+
+
+@dataclass(frozen=True)
+class SessionDependency:
+    """The request's session as the routes depend on it: which `get_db`, in which FastAPI scope
+    (None: FastAPI's default, where the code after `yield` runs after the response is sent)."""
+
+    get_db: Callable[..., AsyncIterator[AsyncSession]]
+    scope: Literal["function", "request"] | None = None
 
 
 class SessionModule:
     name = "shared_session"
+    request_session: ClassVar[SessionDependency] = SessionDependency(get_db)
 
     def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self._session_maker = session_maker
+
+    async def shutdown(self) -> None:
+        """Close what the composition root holds for the app's lifetime: nothing, here; a
+        container that keeps sessions closes them when the app stops."""
 
     @asynccontextmanager
     async def provide_use_case(self, db: AsyncSession) -> AsyncIterator[SendUserMessage]:

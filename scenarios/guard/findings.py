@@ -10,10 +10,13 @@ from typing import Any
 
 
 class Kind(StrEnum):
-    EXTRA_SESSION = "extra_session"  # a second (third, ...) session did work in the unit
+    EXTRA_SESSION = "extra_session"  # a second (third, ...) session wrote in the unit
     EXTRA_CONNECTION = "extra_connection"  # more than one pooled connection held at once
-    LOST_WRITE = "lost_write"  # rows flushed, then discarded without a commit
+    LOST_WRITE = "lost_write"  # rows written, then discarded without a commit
     LEAKED_CONNECTION = "leaked_connection"  # checked out in the unit, not returned by its end
+    READ_ONLY_SESSION = "read_only_session"  # a second session that only read: always a note
+    ACKNOWLEDGED_NOT_SAVED = "acknowledged_not_saved"  # a 2xx response, and writes not kept
+    RESPONSE_BEFORE_COMMIT = "response_before_commit"  # committed only after the response began
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Finding:
     sessions: int = 0  # how many sessions did work in the unit (extra_session)
     ordinal: int = 0  # this session's place in creation order, 1-based (extra_session)
     connections: int = 0  # peak pooled connections held at once (extra_connection)
+    note: bool = False  # worth knowing, never a failure (a read-only second session)
+    via: str | None = None  # the route and `Depends` parameters that asked for the session
+    status: int | None = None  # the response's status, when the unit is a request
 
     @property
     def row_count(self) -> int:
@@ -44,6 +50,9 @@ class Finding:
             "sessions": self.sessions,
             "ordinal": self.ordinal,
             "connections": self.connections,
+            "note": self.note,
+            "via": self.via,
+            "status": self.status,
         }
 
     @classmethod
@@ -57,6 +66,9 @@ class Finding:
             sessions=int(data.get("sessions", 0)),
             ordinal=int(data.get("ordinal", 0)),
             connections=int(data.get("connections", 0)),
+            note=bool(data.get("note", False)),
+            via=data.get("via"),
+            status=None if data.get("status") is None else int(data["status"]),
         )
 
 
@@ -75,6 +87,7 @@ def summarise_unit(findings: Sequence[Finding], noun: str = "request") -> str:
     """One line for one unit, e.g. `2 sessions in one request; the second opened at
     app/wiring.py:22; 2 rows flushed and never committed`."""
     parts: list[str] = []
+    findings = [f for f in findings if not f.note]
     extra = [f for f in findings if f.kind is Kind.EXTRA_SESSION]
     if extra:
         parts.append(f"{max(f.sessions for f in extra)} sessions in one {noun}")
@@ -85,6 +98,16 @@ def summarise_unit(findings: Sequence[Finding], noun: str = "request") -> str:
     lost = sum(f.row_count for f in findings if f.kind is Kind.LOST_WRITE)
     if lost:
         parts.append(f"{_rows_text(lost)} flushed and never committed")
+    acknowledged = [f for f in findings if f.kind is Kind.ACKNOWLEDGED_NOT_SAVED]
+    if acknowledged:
+        status = acknowledged[0].status
+        rows = sum(f.row_count for f in acknowledged)
+        sites = ", ".join(sorted({f.site or "outside the unit" for f in acknowledged}))
+        parts.append(f"acknowledged ({status}) but not saved: {_rows_text(rows)} of {sites}")
+    early = [f for f in findings if f.kind is Kind.RESPONSE_BEFORE_COMMIT]
+    if early:
+        sites = ", ".join(sorted({f.site or "outside the unit" for f in early}))
+        parts.append(f"response sent before commit (session opened at {sites})")
     leaked = sum(1 for f in findings if f.kind is Kind.LEAKED_CONNECTION)
     if leaked:
         parts.append(f"{leaked} connection{'s' if leaked != 1 else ''} not returned to the pool")

@@ -1,30 +1,164 @@
-"""pytest fixture and marker for the session guard, loaded by the `session_guard` entry point.
+"""pytest side of the session guard, loaded by the `session_guard` entry point.
 
+    pytest --session-guard                   # every request the suite sends is one unit; a
+    pytest --session-guard=strict            #   summary at the end (strict: findings fail)
+    pytest --session-guard-report=PATH       # and JSON for CI; ini: session_guard = report
     def test_checkout(session_guard): ...            # the test is one unit; findings fail it
     @pytest.mark.session_guard(mode="collect")       # or keep them: session_guard.findings
 
 This module imports only pytest when it loads, so a broken install fails the tests that use the
-guard, never the collection of the rest of the suite.
+guard (or the run that asks for the flag), never the collection of the rest of the suite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from scenarios.guard.runtime import SessionGuard
+    from scenarios.guard.suite import SuiteRecord
 
 MARKER = (
     "session_guard(mode='raise', report_rollbacks=False): run the test as one session-guard "
     "unit; in raise mode a second session, a lost flushed write or a leaked connection fails it"
 )
+FLAG = "--session-guard"
+MODES = ("report", "strict")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("session_guard", "session guard (two sessions in one request)")
+    group.addoption(
+        FLAG,
+        nargs="?",
+        const="report",
+        default=None,
+        dest="session_guard_mode",
+        metavar="report|strict",
+        help="watch every request the suite sends to an ASGI/WSGI app as one unit; report "
+        "(default) prints a summary, strict fails tests whose requests had findings",
+    )
+    group.addoption(
+        "--session-guard-report",
+        default=None,
+        dest="session_guard_report",
+        metavar="PATH",
+        help="with --session-guard: write the findings as JSON to PATH",
+    )
+    parser.addini("session_guard", "report or strict: as --session-guard=MODE", default="")
+
+
+_early_undo: list[Callable[[], None]] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """`--session-guard tests/` means report mode on tests/, not a mode named `tests/`; and
+    the test clients are watched from here, before the first conftest.py is imported (one may
+    create a client at import)."""
+    for index, arg in enumerate(args[:-1]):
+        if arg == FLAG and args[index + 1] not in MODES:
+            args[index] = f"{FLAG}=report"
+    known = early_config.known_args_namespace
+    wanted = getattr(known, "session_guard_mode", None) or getattr(
+        known, "session_guard_report", None
+    )
+    if wanted or str(early_config.getini("session_guard")).strip() not in ("", "off"):
+        from scenarios.guard.clients import watch_test_clients
+
+        _early_undo.append(watch_test_clients())
+
+
+def _mode(config: pytest.Config) -> str:
+    mode = config.getoption("session_guard_mode") or str(config.getini("session_guard")).strip()
+    if not mode and config.getoption("session_guard_report"):
+        mode = "report"
+    return "" if mode == "off" else mode
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    mode = _mode(config)
+    undo = _early_undo.pop() if _early_undo else None
+    if not mode:
+        if undo is not None:
+            undo()
+        return
+    if mode not in MODES:
+        if undo is not None:
+            undo()
+        pytest.exit(f"session guard: unknown mode {mode!r}; use report or strict", returncode=2)
+    from scenarios.guard.clients import watch_test_clients
+    from scenarios.guard.middleware import push_sink
+    from scenarios.guard.suite import SuiteRecord
+
+    record = SuiteRecord(mode)
+    report = config.getoption("session_guard_report")
+    push_sink(record.add)
+    if undo is None:  # a plugin loaded late (`-p`), or an in-process pytest run
+        undo = watch_test_clients()
+    config.pluginmanager.register(
+        _SuiteGuard(record, undo, Path(report) if report else None), "session_guard_suite"
+    )
+
+
+class _SuiteGuard:
+    """The flag's hooks: file each request's findings under the running test, fail it in
+    strict mode, print the summary, write the JSON."""
+
+    def __init__(self, record: SuiteRecord, undo: Callable[[], None], path: Path | None) -> None:
+        self.record = record
+        self.undo = undo
+        self.path = path
+        self._reported: dict[str, int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.record.current = item.nodeid
+        try:
+            return (yield)
+        finally:
+            self.record.current = "(outside any test)"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.record.mode != "strict" or call.when == "setup":
+            return report
+        found = self.record.failures(item.nodeid)
+        new = found[self._reported.get(item.nodeid, 0) :]
+        if not new:
+            return report
+        self._reported[item.nodeid] = len(found)
+        lines = [f"session guard (strict): {len(new)} finding(s) in this test's requests"]
+        lines += [f"  [{f.unit}] {f.kind.value}: {f.message}" for f in new]
+        if report.passed and not hasattr(report, "wasxfail"):
+            report.outcome = "failed"
+            report.longrepr = "\n".join(lines)
+        else:  # already failed (or an expected failure): say it beside the test's own error
+            report.sections.append(("session guard", "\n".join(lines)))
+        return report
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        terminalreporter.write_sep("=", "session guard")
+        for line in self.record.summary_lines():
+            terminalreporter.write_line(line)
+        if self.path is not None:
+            terminalreporter.write_line(f"wrote {self.path}")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from scenarios.guard.middleware import pop_sink
+
+        if self.path is not None:
+            self.record.write(self.path)
+        pop_sink(self.record.add)
+        self.undo()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import sessionmaker
 @pytest.fixture
 def maker(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
     try:
         yield sessionmaker(engine)
     finally:
@@ -37,7 +39,8 @@ def two_sessions(maker):
     with maker() as db:
         db.execute(text("SELECT 1"))
         with maker() as own:  # the second session
-            own.execute(text("SELECT 1"))
+            own.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
+            own.commit()
 """
 
 
@@ -84,6 +87,7 @@ def test_checkout(maker, session_guard):
     assert [f.kind.value for f in session_guard.findings] == [
         "extra_session", "extra_connection"
     ]
+    assert session_guard.notes == ()
     assert session_guard.findings[0].site == f"test_app.py:{SECOND}"
 """
     )
@@ -103,10 +107,13 @@ async def test_request(tmp_path, session_guard):
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.sqlite3'}")
     try:
         maker = async_sessionmaker(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
         async with maker() as db:
             await db.execute(text("SELECT 1"))
             async with maker() as own:  # the second session
-                await own.execute(text("SELECT 1"))
+                await own.execute(text("INSERT INTO notes DEFAULT VALUES"))
+                await own.commit()
     finally:
         await engine.dispose()
 """

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, String, create_engine, text
+from sqlalchemy import Engine, String, create_engine, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as make_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -143,7 +143,7 @@ async def test_async_leaked_connection_names_where_it_was_checked_out(
     ]
 
 
-async def test_two_connections_held_at_once_are_reported(engine: AsyncEngine) -> None:
+async def test_two_connections_held_at_once_that_only_read_are_a_note(engine: AsyncEngine) -> None:
     async with (
         session_guard("collect") as unit,
         engine.connect() as first,
@@ -151,7 +151,21 @@ async def test_two_connections_held_at_once_are_reported(engine: AsyncEngine) ->
     ):
         await first.execute(text("SELECT 1"))
         await second.execute(text("SELECT 1"))
+    assert unit.findings == ()
+    assert [(f.kind, f.connections) for f in unit.notes] == [(Kind.EXTRA_CONNECTION, 2)]
+
+
+async def test_a_second_connection_that_writes_is_reported(engine: AsyncEngine) -> None:
+    async with (
+        session_guard("collect") as unit,
+        engine.connect() as first,
+        engine.connect() as second,
+    ):
+        await first.execute(text("SELECT 1"))
+        await second.execute(insert(Note).values(text="core"))
+        await second.commit()
     assert [(f.kind, f.connections) for f in unit.findings] == [(Kind.EXTRA_CONNECTION, 2)]
+    assert unit.notes == ()
 
 
 async def test_connections_used_one_after_another_are_no_finding(engine: AsyncEngine) -> None:
@@ -207,7 +221,8 @@ async def test_a_session_opened_before_the_unit_counts_when_it_works_inside(
     async with maker() as outer, session_guard("collect") as unit:
         await outer.execute(text("SELECT 1"))
         async with maker() as inner:  # site: opened inside
-            await inner.execute(text("SELECT 1"))  # site: second connection
+            inner.add(Note(text="second"))
+            await inner.commit()  # site: second connection
         await outer.commit()  # returns its connection inside the unit
     assert [(f.kind, f.site) for f in unit.findings] == [
         (Kind.EXTRA_SESSION, site_of("opened inside")),
@@ -317,8 +332,23 @@ def test_two_sessions_one_after_the_other_are_still_two(sync_engine: Engine) -> 
         with maker() as db:
             db.execute(text("SELECT 1"))
         with maker.begin() as db:  # site: begin
-            db.execute(text("SELECT 1"))
+            db.add(Note(text="second"))
     assert [(f.kind, f.site) for f in unit.findings] == [(Kind.EXTRA_SESSION, site_of("begin"))]
+
+
+def test_a_second_session_that_only_reads_is_a_note_never_a_finding(sync_engine: Engine) -> None:
+    """Teams open read-only sessions on purpose (a lookup, a permission check)."""
+    maker = sessionmaker(sync_engine)
+    with session_guard() as unit:  # raise mode: a finding would fail this test
+        with maker() as db:
+            db.add(Note(text="kept"))
+            db.commit()
+        with maker() as lookup:  # site: read-only lookup
+            lookup.execute(text("SELECT count(*) FROM guard_notes"))
+    assert unit.findings == ()
+    assert [(f.kind, f.site) for f in unit.notes] == [
+        (Kind.READ_ONLY_SESSION, site_of("read-only lookup"))
+    ]
 
 
 class AuditedSession(Session):
@@ -332,7 +362,8 @@ def test_site_of_a_session_subclass_is_its_caller_not_its_init(sync_engine: Engi
     with session_guard("collect") as unit, maker() as first:
         first.execute(text("SELECT 1"))
         second = maker()  # site: subclass caller
-        second.execute(text("SELECT 1"))
+        second.add(Note(text="audited"))
+        second.commit()
         second.close()
     assert [f.site for f in unit.findings if f.kind is Kind.EXTRA_SESSION] == [
         site_of("subclass caller")

@@ -33,6 +33,7 @@ from examples.support_desk.adapter import TARGET
 from scenarios import plugin
 from scenarios.cli import build_parser
 from scenarios.databases import KINDS, Database
+from scenarios.guard import pytest_plugin as guard_plugin
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios
 from scenarios.scenario import load_scenario
@@ -166,6 +167,7 @@ def _plugin_options() -> set[str]:
             pass
 
     plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
+    guard_plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
     return names
 
 

@@ -37,8 +37,15 @@ async def matrix(desk_postgres: Database) -> MatrixRun:
 
 
 def observed(run: MatrixRun) -> dict[tuple[str, str, str], set[str]]:
-    assert [r.detail for r in run.skipped] == []
-    return outcomes_by_cell(run)
+    # The desk answers when its work is done: it has no point after its response, so only the
+    # scenarios that need one are skipped (with that reason), never a database.
+    assert {r.detail for r in run.skipped} <= {"target lacks after_response"}
+    assert {r.scenario for r in run.skipped} == {
+        "acknowledged_then_read",
+        "fault_after_response",
+        "fault_after_response_new_session",
+    }
+    return {cell: found for cell, found in outcomes_by_cell(run).items() if found != {"skipped"}}
 
 
 def test_every_case_shows_its_expected_outcome(matrix: MatrixRun) -> None:

@@ -95,6 +95,8 @@ def test_urls_the_harness_cannot_test_honestly_are_refused(url: str, complaint: 
 
 def test_an_unknown_wiring_is_refused_naming_the_choices() -> None:
     with pytest.raises(
-        ValueError, match="two_sessions, shared_session, commit_in_save, unit_of_work"
+        ValueError,
+        match="two_sessions, shared_session, commit_in_save, unit_of_work, commit_in_dependency, "
+        "commit_before_response",
     ):
         module_for("three_sessions")

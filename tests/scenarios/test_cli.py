@@ -36,8 +36,10 @@ def test_a_passing_run_exits_zero_and_writes_the_reports(
         "shared_session",
         "commit_in_save",
         "unit_of_work",
+        "commit_in_dependency",
+        "commit_before_response",
     }
-    assert "4 as expected, 0 unexpected" in capsys.readouterr().out
+    assert "6 as expected, 0 unexpected" in capsys.readouterr().out
 
 
 def test_unreachable_postgres_is_skipped_with_the_reason_locally(

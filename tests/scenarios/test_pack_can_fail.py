@@ -10,13 +10,14 @@ from __future__ import annotations
 import pytest
 
 from reference_app.adapter import TARGET
+from scenarios.adapter import AFTER_RESPONSE
 from scenarios.databases import Database
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.proof import outcomes_by_cell, proving_nothing
 from scenarios.scenario import load_pack
 
 pytestmark = pytest.mark.postgres
-FIXES = ("shared_session", "unit_of_work")
+FIXES = ("shared_session", "unit_of_work", "commit_before_response")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_no_scenario_passes_on_every_wiring(matrix: MatrixRun) -> None:
 def test_commit_in_save_shows_its_partial_commit_under_injected_faults(matrix: MatrixRun) -> None:
     outcomes = observed(matrix)
     for scenario in load_pack():
-        if any(r.fault for r in scenario.requests):
+        if any(r.fault and r.fault != AFTER_RESPONSE for r in scenario.requests):
             for db in ("sqlite", "postgresql"):
                 assert outcomes[scenario.name, "commit_in_save", db] == {"partial_commit"}, (
                     scenario.name
@@ -71,3 +72,23 @@ def test_commit_in_save_shows_its_partial_commit_under_injected_faults(matrix: M
 
 def test_every_verdict_of_the_reference_matrix_is_as_expected(matrix: MatrixRun) -> None:
     assert [f"{r.id}: {r.observed} (expected {r.expected})" for r in matrix.unexpected] == []
+
+
+def test_commit_in_dependency_loses_only_what_it_acknowledged_before_committing(
+    matrix: MatrixRun,
+) -> None:
+    outcomes = observed(matrix)
+    after_response = {
+        s.name
+        for s in load_pack()
+        if any(r.fault == AFTER_RESPONSE or AFTER_RESPONSE in r.pause_at for r in s.requests)
+    }
+    assert after_response == {
+        "fault_after_response",
+        "fault_after_response_new_session",
+        "acknowledged_then_read",
+    }
+    for (scenario, wiring, db), found in outcomes.items():
+        if wiring == "commit_in_dependency":
+            wanted = {"lost_write"} if scenario in after_response else {"ok"}
+            assert found == wanted, (scenario, db)

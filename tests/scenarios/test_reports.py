@@ -131,3 +131,16 @@ def test_junit_marks_unexpected_as_failures_and_skipped_as_skipped(
     assert cases["scenarios.shared_session.sqlite"].find("failure") is not None
     assert cases["scenarios.shared_session.postgresql"].find("skipped") is not None
     assert list(cases["scenarios.two_sessions.sqlite"]) == []
+
+
+def test_reports_record_the_library_versions_a_verdict_depends_on() -> None:
+    from importlib.metadata import version
+
+    from scenarios.matrix import MatrixRun
+    from scenarios.report import markdown_document, matrix_document
+
+    run = MatrixRun(target="t")
+    document = matrix_document(run)
+    for name in ("fastapi", "starlette", "sqlalchemy"):
+        assert document["versions"][name] == version(name)
+    assert f"fastapi {version('fastapi')}" in markdown_document(run)

@@ -1,0 +1,271 @@
+"""What the session guard decides: from what one unit recorded (its sessions and connections,
+their writes, commits and discards, the response's status), the findings and notes.
+
+Each rule is a function of the unit's facts, so a rule reads in one place: a second session
+that wrote (a read-only one is a note), pooled connections held at once, writes not kept after
+a success response, a commit that ran after the response started, a connection not returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scenarios.guard.findings import Finding, Kind, ordinal_word
+from scenarios.guard.sites import format_site
+
+REQUEST_LANE = "request"
+AFTER_RESPONSE_LANE = "after the response"
+
+
+@dataclass
+class Writer:
+    """A session (or a connection used outside any session) seen in a unit."""
+
+    sequence: int  # creation order; 0 when created before the unit began
+    site: tuple[str, int] | None
+    task: asyncio.Task[Any] | None = None  # the task that opened it, when in an event loop
+    lane: str | None = None  # REQUEST_LANE, AFTER_RESPONSE_LANE or "task NAME"; None: undecided
+    via: tuple[str, ...] = ()  # FastAPI Depends parameters that asked for it
+    began: bool = False
+    wrote: bool = False
+    pending: Counter[str] = field(default_factory=Counter)  # written, not yet committed
+    at_response: Counter[str] | None = None  # not yet committed when the response started
+    committed_after_response: bool = False
+
+
+@dataclass
+class Discard:
+    record: Writer
+    rows: Counter[str]
+    how: str  # "closed", "rolled back", "left open", "discarded before flushing"
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What a unit knows about itself when it is judged."""
+
+    label: str
+    noun: str
+    route: str | None
+    status: int | None
+    report_rollbacks: bool
+    sessions: Sequence[Writer]  # the session writers (the rest are bare connections)
+    discards: Sequence[Discard]
+    held: Sequence[tuple[str, int] | None]  # where each connection still held was checked out
+    peak: int
+    peak_site: tuple[str, int] | None
+
+
+def _unit_label(facts: UnitFacts, lane: str | None) -> str:
+    if lane in (None, REQUEST_LANE):
+        return facts.label
+    return f"{facts.label} ({lane})"
+
+
+def _where(facts: UnitFacts, record: Writer) -> str:
+    site = format_site(record.site) or "outside the unit"
+    return f"{site} ({_via(facts, record)})" if _via(facts, record) else site
+
+
+def _via(facts: UnitFacts, record: Writer) -> str | None:
+    parts = [f"route {facts.route}"] if facts.route else []
+    if record.via:
+        parts.append("Depends: " + " -> ".join(record.via))
+    return ", ".join(parts) or None
+
+
+def judge(
+    facts: UnitFacts, records: Sequence[Writer], *, include_unit_wide: bool = True
+) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    lanes: dict[str | None, list[Writer]] = {}
+    for record in records:
+        lanes.setdefault(record.lane, []).append(record)
+    for lane, members in lanes.items():
+        findings += _extra_sessions(facts, lane, members)
+    if include_unit_wide:
+        findings += _extra_connections(facts, records)
+    findings += _lost_writes(facts, records)
+    findings += _early_responses(facts, records)
+    if include_unit_wide:
+        for site_tuple in list(facts.held):
+            site = format_site(site_tuple)
+            findings.append(
+                Finding(
+                    kind=Kind.LEAKED_CONNECTION,
+                    unit=facts.label,
+                    message=(
+                        f"a connection checked out at {site or 'an unknown place'} was not "
+                        f"returned to the pool by the end of the {facts.noun}"
+                    ),
+                    site=site,
+                    status=facts.status,
+                )
+            )
+    return tuple(findings)
+
+
+def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -> list[Finding]:
+    sessions = set(map(id, facts.sessions))
+    working = sorted(
+        (r for r in members if r.began and id(r) in sessions), key=lambda r: r.sequence
+    )
+    found: list[Finding] = []
+    if len(working) < 2:
+        return found
+    first = _where(facts, working[0])
+    noun = facts.noun if lane in (None, REQUEST_LANE) else f"{facts.noun}'s {lane}"
+    for ordinal, record in enumerate(working[1:], start=2):
+        site = format_site(record.site)
+        what = "did work" if record.wrote else "did work, the extra one only reading"
+        found.append(
+            Finding(
+                kind=Kind.EXTRA_SESSION if record.wrote else Kind.READ_ONLY_SESSION,
+                unit=_unit_label(facts, lane),
+                message=(
+                    f"{len(working)} sessions {what} in one {noun}: the "
+                    f"{ordinal_word(ordinal)} was opened at {_where(facts, record)} "
+                    f"(the first at {first})"
+                ),
+                site=site,
+                sessions=len(working),
+                ordinal=ordinal,
+                note=not record.wrote,
+                via=_via(facts, record),
+                status=facts.status,
+            )
+        )
+    return found
+
+
+def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
+    if facts.peak < 2:
+        return []
+    site = format_site(facts.peak_site)
+    sessions = set(map(id, facts.sessions))
+    working = sorted(
+        (r for r in records if r.began and id(r) in sessions), key=lambda r: r.sequence
+    )
+    bare_wrote = any(r.wrote for r in records if id(r) not in sessions)
+    extra_wrote = bare_wrote or any(r.wrote for r in working[1:])
+    return [
+        Finding(
+            kind=Kind.EXTRA_CONNECTION,
+            unit=facts.label,
+            message=(
+                f"{facts.peak} pooled connections held at once in one {facts.noun}; the "
+                f"last was checked out at {site or 'an unknown place'}"
+                + ("" if extra_wrote else " (the extra ones only read: a note)")
+            ),
+            site=site,
+            connections=facts.peak,
+            note=not extra_wrote,
+            status=facts.status,
+        )
+    ]
+
+
+def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
+    acknowledged = facts.status is not None and 200 <= facts.status < 400
+    ids = set(map(id, records))
+    discards = [d for d in facts.discards if id(d.record) in ids]
+    discards += [Discard(r, Counter(r.pending), "left open") for r in records if r.pending]
+    found: list[Finding] = []
+    for discard in discards:
+        record = discard.record
+        in_request = record.lane in (None, REQUEST_LANE)
+        if facts.status is not None and record.sequence == 0:
+            continue  # the test's own session (a fixture's), not the request's
+        if acknowledged and in_request:
+            found.append(_acknowledged(facts, discard))
+        elif facts.status is not None and in_request:
+            continue  # an error response whose writes were discarded: as it should be
+        elif discard.how in ("closed", "left open") or (
+            discard.how == "rolled back" and facts.report_rollbacks
+        ):
+            found.append(_lost(facts, discard))
+    return found
+
+
+def _lost(facts: UnitFacts, discard: Discard) -> Finding:
+    site = format_site(discard.record.site)
+    n = sum(discard.rows.values())
+    ending = {
+        "closed": "was closed without committing them",
+        "rolled back": "was rolled back",
+        "left open": f"had not committed them by the end of the {facts.noun}",
+    }[discard.how]
+    return Finding(
+        kind=Kind.LOST_WRITE,
+        unit=_unit_label(facts, discard.record.lane),
+        message=(
+            f"{n} row{'s' if n != 1 else ''} flushed and never committed "
+            f"({_tables(discard.rows)}): the session opened at "
+            f"{_where(facts, discard.record)} {ending}"
+        ),
+        site=site,
+        rows=dict(discard.rows),
+        via=_via(facts, discard.record),
+        status=facts.status,
+    )
+
+
+def _acknowledged(facts: UnitFacts, discard: Discard) -> Finding:
+    record = discard.record
+    n = sum(discard.rows.values())
+    ending = {
+        "closed": "were still uncommitted when it was closed",
+        "rolled back": "were rolled back",
+        "left open": f"were still uncommitted at the end of the {facts.noun}",
+        "discarded unflushed": "were added but never flushed: the session was closed",
+    }[discard.how]
+    early = " (the response had started before any commit)" if record.at_response else ""
+    return Finding(
+        kind=Kind.ACKNOWLEDGED_NOT_SAVED,
+        unit=_unit_label(facts, record.lane),
+        message=(
+            f"acknowledged but not saved: the response was {facts.status}, yet "
+            f"{n} row{'s' if n != 1 else ''} ({_tables(discard.rows)}) written by the "
+            f"session opened at {_where(facts, record)} {ending}{early}"
+        ),
+        site=format_site(record.site),
+        rows=dict(discard.rows),
+        via=_via(facts, record),
+        status=facts.status,
+    )
+
+
+def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
+    found: list[Finding] = []
+    for record in records:
+        if not (record.committed_after_response and record.at_response):
+            continue
+        if record.sequence == 0:
+            continue
+        n = sum(record.at_response.values())
+        found.append(
+            Finding(
+                kind=Kind.RESPONSE_BEFORE_COMMIT,
+                unit=_unit_label(facts, record.lane),
+                message=(
+                    f"response sent before commit: the response ({facts.status}) started "
+                    f"while {n} row{'s' if n != 1 else ''} ({_tables(record.at_response)}) "
+                    f"of the session opened at {_where(facts, record)} were not committed; "
+                    "it committed after the client had its answer, so a failed commit "
+                    "would lose what the client was told was saved"
+                ),
+                site=format_site(record.site),
+                rows=dict(record.at_response),
+                via=_via(facts, record),
+                status=facts.status,
+            )
+        )
+    return found
+
+
+def _tables(rows: Counter[str]) -> str:
+    return ", ".join(f"{table}: {count}" for table, count in sorted(rows.items()))

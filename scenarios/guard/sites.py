@@ -1,0 +1,110 @@
+"""Where a session was opened: the first frame of the app's own code on the stack (past
+SQLAlchemy, asyncio, greenlet and the guard), and, for FastAPI, the chain of `Depends`
+parameters that asked for it, read from the frames of FastAPI's dependency solver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import sqlalchemy
+
+# Frames in these places are machinery, not the code that opened a session.
+_IGNORED_PREFIXES: tuple[str, ...] = (
+    *(
+        str(Path(path).resolve().parent) + os.sep
+        for path in (sqlalchemy.__file__, asyncio.__file__, __file__)
+        if path
+    ),
+    str(Path(contextlib.__file__).resolve()),
+)
+greenlet: Any
+try:
+    greenlet = importlib.import_module("greenlet")  # untyped; SQLAlchemy's asyncio needs it
+    _IGNORED_PREFIXES += (str(Path(greenlet.__file__).resolve().parent) + os.sep,)
+except ImportError:  # pragma: no cover
+    greenlet = None
+
+_ignored_cache: dict[str, bool] = {}
+
+
+def _is_ignored(filename: str) -> bool:
+    ignored = _ignored_cache.get(filename)
+    if ignored is None:
+        resolved = str(Path(filename).resolve()) if not filename.startswith("<") else filename
+        ignored = resolved.startswith(_IGNORED_PREFIXES) or filename.startswith(
+            ("<frozen", "<sqlalchemy")  # the stdlib's frozen modules, SQLAlchemy's generated code
+        )
+        _ignored_cache[filename] = ignored
+    return ignored
+
+
+def _generated_by_sqlalchemy(frame: FrameType) -> bool:
+    """SQLAlchemy 2.0 compiles some wrappers with `exec` under the file name "<string>" (2.1
+    names them "<sqlalchemy..."); their globals still name the SQLAlchemy module."""
+    return frame.f_code.co_filename == "<string>" and str(
+        frame.f_globals.get("__name__", "")
+    ).startswith("sqlalchemy.")
+
+
+def _frames(start: FrameType | None) -> Iterator[FrameType]:
+    """The frames from `start` outwards; past the top of a greenlet (where AsyncSession runs
+    sync code), on into the frames of the coroutine that is waiting for it."""
+    frame = start
+    current = greenlet.getcurrent() if greenlet is not None else None
+    while True:
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+        parent = current.parent if current is not None else None
+        if parent is None or parent.gr_frame is None:
+            return
+        frame, current = parent.gr_frame, parent
+
+
+def caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
+    """The first frame outside SQLAlchemy, contextlib, asyncio, greenlet and this guard; with
+    `skip_init_of`, also past `__init__` methods of that object (a Session subclass)."""
+    for frame in _frames(sys._getframe(1)):
+        code = frame.f_code
+        if _is_ignored(code.co_filename) or _generated_by_sqlalchemy(frame):
+            continue
+        if (
+            skip_init_of is not None
+            and code.co_name == "__init__"
+            and frame.f_locals.get("self") is skip_init_of
+        ):
+            continue
+        return code.co_filename, frame.f_lineno
+    return None
+
+
+def format_site(site: tuple[str, int] | None) -> str | None:
+    """`path:line`, the path relative to the working directory when it lies below it."""
+    if site is None:
+        return None
+    filename, line = site
+    path = Path(filename)
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd())
+    return f"{path.as_posix()}:{line}"
+
+
+def dependency_path() -> tuple[str, ...]:
+    """The FastAPI `Depends` parameters being resolved right now, outermost first (e.g.
+    `("repo", "db")`: the route's `repo` parameter, whose own `db` parameter is being
+    resolved). Empty outside FastAPI's solver, or in a worker thread (a sync dependency)."""
+    names: list[str] = []
+    for frame in _frames(sys._getframe(1)):
+        if frame.f_code.co_name == "solve_dependencies" and "fastapi" in frame.f_code.co_filename:
+            name = getattr(frame.f_locals.get("sub_dependant"), "name", None)
+            if isinstance(name, str):
+                names.append(name)
+    return tuple(reversed(names))

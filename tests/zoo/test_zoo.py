@@ -31,7 +31,13 @@ GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-check
 DATABASES = ("sqlite", "postgresql")
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
-# The score, variant by variant; docs/porting.md shows the same table. The guard is told each
+# On a variant that leaks its connection, the search either finds the bug in the history it
+# tries first (caught) or finds the database still locked by the leak when it resets for the
+# next history (crashed: a verdict, "could not run", never a pass); which comes first is timing.
+LEAK_SEARCH = "caught|crashed"
+
+# The score, variant by variant (a cell may list the scores it accepts, `a|b`);
+# docs/porting.md shows the same table. The guard is told each
 # request's response (a success status, and the after-response point), so it names a 201 whose
 # writes were not kept ("acknowledged but not saved") and a commit after the response.
 SCORES: dict[str, dict[str, str]] = {
@@ -61,26 +67,26 @@ SCORES: dict[str, dict[str, str]] = {
     },
     "per_repository_provider": {
         "pack": "caught",
-        "search": "crashed",
+        "search": LEAK_SEARCH,
         "guard": "caught",
         "static": "caught",
     },
     "singleton_session": {
         "pack": "caught",
-        "search": "caught",
+        "search": LEAK_SEARCH,
         "guard": "caught",
         # the session factory is an attribute set in the base class, in another file
         "static": "missed",
     },
     "task_scoped_registry": {
         "pack": "caught",
-        "search": "crashed",
+        "search": LEAK_SEARCH,
         "guard": "caught",
         "static": "missed",
     },
     "gather_fan_out": {
         "pack": "caught",
-        "search": "crashed",
+        "search": LEAK_SEARCH,
         "guard": "caught",
         "static": "missed",
     },
@@ -186,4 +192,14 @@ def _rows(table: dict[str, dict[str, str]]) -> list[str]:
 
 
 def test_each_detector_scores_as_the_table_says(matrix: MatrixRun) -> None:
-    assert _rows(scores(matrix)) == _rows(SCORES)
+    found = scores(matrix)
+    accepted = {
+        variant: {
+            detector: found[variant][detector]
+            if found[variant][detector] in expected.split("|")
+            else expected
+            for detector, expected in row.items()
+        }
+        for variant, row in SCORES.items()
+    }
+    assert _rows(found) == _rows(accepted)

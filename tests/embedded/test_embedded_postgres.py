@@ -142,7 +142,10 @@ def test_a_configured_url_that_does_not_answer_is_never_replaced(
 
 
 HOLD_A_SERVER = """
-import os, sys, time
+import os, signal, sys, time
+# Ctrl-C as a terminal delivers it, even when a background shell started this suite with
+# SIGINT ignored (which children inherit, and then Python installs no KeyboardInterrupt).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from scenarios import embedded_postgres
 server = embedded_postgres.shared_server(announce=lambda line: None)
 print(json.dumps({"data": str(server.data_dir), "uid": os.stat(server.data_dir / "data").st_uid}))

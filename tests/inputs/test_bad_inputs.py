@@ -35,12 +35,20 @@ SECRET = "pa55word-not-shown"
 @dataclass(frozen=True)
 class Row:
     id: str
-    command: str  # run, lint, bench, pytest
+    command: str  # run, sweep, lint, bench, pytest
     args: Sequence[str]
     names: str  # what the one line must name
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None  # a project folder made by the `workspace` fixture
 
+
+SWEEP_FACTORY = ["--app-factory", "examples.sweep_factories:commit_in_save"]
+# Braces doubled: a row's arguments go through str.format().
+SWEEP_REQUEST = [
+    "--request",
+    'POST /sessions/6f1c0d5e-0000-4000-8000-000000000001/messages {{"content": "hi"}}',
+]
+SWEEP = ["--db", "sqlite", *SWEEP_REQUEST]
 
 ROWS = [
     # environment variables
@@ -158,6 +166,47 @@ ROWS = [
         "--scenario-reports",
     ),
     Row("pytest-pg-url", "pytest", [], "HARNESS_PG_URL", {"HARNESS_PG_URL": "not a url"}),
+    # python -m scenarios sweep (its --reports defaults to the row's own folder)
+    Row("sweep-factory-malformed", "sweep", ["--app-factory", "nocolon", *SWEEP], "--app-factory"),
+    Row(
+        "sweep-factory-unimportable",
+        "sweep",
+        ["--app-factory", "no_such_module:app", *SWEEP],
+        "--app-factory",
+    ),
+    Row("sweep-db-unknown", "sweep", [*SWEEP_FACTORY, "--db", "mysql", *SWEEP_REQUEST], "--db"),
+    Row(
+        "sweep-request-malformed",
+        "sweep",
+        [*SWEEP_FACTORY, "--db", "sqlite", "--request", "FETCH"],
+        "--request",
+    ),
+    Row(
+        "sweep-request-body-not-json",
+        "sweep",
+        [*SWEEP_FACTORY, "--db", "sqlite", "--request", "POST /x {{not json"],
+        "--request",
+    ),
+    Row(
+        "sweep-max-boundaries-not-a-number",
+        "sweep",
+        [*SWEEP_FACTORY, *SWEEP, "--max-boundaries", "abc"],
+        "--max-boundaries",
+    ),
+    Row(
+        "sweep-max-boundaries-zero",
+        "sweep",
+        [*SWEEP_FACTORY, *SWEEP, "--max-boundaries", "0"],
+        "--max-boundaries",
+    ),
+    Row(
+        "sweep-reports-unwritable",
+        "sweep",
+        [*SWEEP_FACTORY, *SWEEP, "--reports", "/proc/x"],
+        "--reports",
+    ),
+    # the session guard's pytest flag
+    Row("pytest-session-guard-mode", "pytest", ["--session-guard=sometimes"], "session guard"),
 ]
 
 BAD_OUTCOMES = '[two_sessions.postgresql]\ndefault = "exploded"\n'
@@ -297,6 +346,10 @@ def test_bad_input_exits_two_with_one_line_naming_it(
         code = _call(
             run_main, ["run", *target, "--db", "sqlite,postgresql", *default_reports, *args]
         )
+        out, err = capsys.readouterr()
+    elif row.command == "sweep":
+        default_reports = [] if "--reports" in args else ["--reports", str(reports)]
+        code = _call(run_main, ["sweep", *args, *default_reports])
         out, err = capsys.readouterr()
     elif row.command == "lint":
         code = _call(lint_main, args)

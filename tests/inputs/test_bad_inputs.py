@@ -390,7 +390,7 @@ def test_the_table_covers_every_variable_and_command() -> None:
         "HARNESS_LOAD_REQUESTS",
         "HARNESS_LOAD_SESSIONS",
     }
-    assert {row.command for row in ROWS} == {"run", "lint", "bench", "pytest"}
+    assert {row.command for row in ROWS} == {"run", "sweep", "lint", "bench", "pytest"}
 
 
 # The three inputs the issue found ending in a traceback, through the real interpreter.

@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
+from typing import NoReturn
 
 import pytest
 import pytest_asyncio
@@ -36,15 +37,20 @@ async def sqlite_database() -> AsyncIterator[Database]:
         yield database
 
 
+def without_postgres(why: object) -> NoReturn:
+    """No Postgres for a test: a failure under CI (`CI` set), a skip with the reason elsewhere."""
+    if postgres_required():
+        pytest.fail(f"PostgreSQL is required under CI: {why}")
+    pytest.skip(f"PostgreSQL unavailable: {why}")
+
+
 @pytest_asyncio.fixture(scope="session")
 async def postgres_database() -> AsyncIterator[Database]:
     scratch = open_scratch_database("postgresql")
     try:
         database = await scratch.__aenter__()
     except PostgresUnavailable as unavailable:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL is required under CI: {unavailable}")
-        pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+        without_postgres(unavailable)
     try:
         yield database
     finally:

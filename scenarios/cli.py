@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenarios import inputs
-from scenarios.databases import KINDS, PostgresUnavailable, check_postgres_before_run
+from scenarios.databases import (
+    KINDS,
+    PostgresUnavailable,
+    check_postgres_before_run,
+    postgres_required,
+)
 from scenarios.inputs import BadInput, OneLineParser, count_flag, exit_bad_input
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
@@ -174,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             check_postgres_before_run()
         except PostgresUnavailable as error:
-            print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
+            _postgres_unavailable(error)
             return 2
     search = _stateful_search(args.stateful_examples, args.reports) if stateful else None
     if stateful and search is None:
@@ -191,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     except PostgresUnavailable as error:
-        print(f"error: PostgreSQL is required under CI: {error}", file=sys.stderr)
+        _postgres_unavailable(error)
         return 2
     try:
         written = write_reports(run, args.reports)
@@ -200,6 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in written:
         print(f"wrote {path}")
     return _finish(run)
+
+
+def _postgres_unavailable(error: PostgresUnavailable) -> None:
+    """One line: under CI a server that does not answer; anywhere, an embedded server that
+    could not start (the message says why and what to do)."""
+    context = "PostgreSQL is required under CI: " if postgres_required() else ""
+    print(f"error: {context}{error}", file=sys.stderr)
 
 
 def _report_unwritable(run: MatrixRun, folder: Path, error: OSError) -> int:

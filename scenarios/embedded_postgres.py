@@ -466,7 +466,9 @@ def supervise() -> int:
             sys.stdin.buffer.read()  # returns when the run closes the pipe or ends
         return 0
     except (OSError, subprocess.CalledProcessError, EmbeddedPostgresError) as error:
-        reason = str(error) if isinstance(error, EmbeddedPostgresError) else f"{type(error).__name__}: {error}"
+        reason = str(error)
+        if not isinstance(error, EmbeddedPostgresError):
+            reason = f"{type(error).__name__}: {reason}"
         with contextlib.suppress(OSError):
             log_tail = " | ".join((folder / "server.log").read_text().splitlines()[-5:])
             reason += f"; log: {log_tail}" if log_tail else ""

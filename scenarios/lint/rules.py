@@ -11,6 +11,7 @@ from scenarios.lint.findings import Finding
 from scenarios.lint.registries import handed_out, site, task_registry_use
 from scenarios.lint.resolve import Project, Scope, parameters
 from scenarios.lint.roots import (
+    DependencyUses,
     event_listeners,
     function_role,
     in_main_block,
@@ -29,7 +30,7 @@ class Context:
 
     config: LintConfig
     path_role: str | None  # tests, migrations, entry-points, or None
-    dependencies: set[tuple[str, str]]
+    dependencies: DependencyUses
 
 
 def describe(text: str, opened: Value) -> str:

@@ -257,7 +257,7 @@ def test_bad_usage_exits_2(
     assert "error:" in capsys.readouterr().err
 
 
-def test_python_dash_m_on_the_reference_app_with_defaults_gives_one_finding_a_buggy_wiring() -> None:
+def test_python_dash_m_on_the_reference_app_with_defaults_finds_each_buggy_wiring() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "scenarios.lint", "--isolated", "reference_app"],
         capture_output=True,

@@ -2,8 +2,9 @@
 is already in hand, or opens its own where the work is done, without running it.
 
 `run.check` gives a `Report`; `__main__` prints it as text, JSON or SARIF. What counts is in
-`syntax` and `resolve` (makers, sessions, helpers) and `rules` / `depends`; what stays silent
-in `roots` and `config` (`[tool.scenarios.lint]`); `markers` reads
+`syntax` and `resolve` (makers, sessions, helpers) and `rules` / `depends` / `registries`
+(task-keyed `async_scoped_session`) / `after_response` (a commit after `yield`, SCN004); what
+stays silent in `roots` and `config` (`[tool.scenarios.lint]`); `markers` reads
 `# scenarios: allow-session -- reason`.
 """
 

@@ -10,7 +10,9 @@ RULES = {
     "SCN001": "opens a second session while one is already in hand",
     "SCN002": "a request's dependency tree opens two sessions",
     "SCN003": "opens a session of its own where the work is done",
+    "SCN004": "a request dependency commits after `yield`: after the response is sent",
 }
+WARNINGS = frozenset({"SCN003", "SCN004"})  # rank 2
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,9 @@ class Finding:
 
     @property
     def rank(self) -> int:
-        """1: a session is already in hand (read these first); 2: a session opened elsewhere
-        than the composition root."""
-        return 2 if self.code == "SCN003" else 1
+        """1: a session is already in hand, or a route opens two (read these first); 2: a
+        session opened elsewhere than the composition root, or committed after the response."""
+        return 2 if self.code in WARNINGS else 1
 
     def display_path(self, relative_to: Path | None = None) -> str:
         path = self.path

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scenarios.lint.findings import RULES, Report
+from scenarios.lint.findings import RULES, WARNINGS, Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -79,7 +79,7 @@ def as_sarif(report: Report, cwd: Path) -> str:
             "name": code,
             "shortDescription": {"text": description},
             "help": {"text": 'docs/porting.md, section "The static check"'},
-            "defaultConfiguration": {"level": "error" if code != "SCN003" else "warning"},
+            "defaultConfiguration": {"level": "warning" if code in WARNINGS else "error"},
         }
         for code, description in RULES.items()
     ]

@@ -28,12 +28,14 @@ from scenarios.lint.source import (
 )
 from scenarios.lint.syntax import (
     ATTRIBUTE_ASSIGNMENT,
+    KEYED_TO_TASK,
     OPENED,
     OPENED_AT,
     TYPING_WRAPPERS,
     attribute_assignments,
     chain,
     default_of,
+    keyed_to_task,
     library_value,
     own_nodes,
     parameters,
@@ -48,6 +50,8 @@ class Project:
 
     def __init__(self) -> None:
         self.roots: list[Path] = []
+        self.checked: list[str] = []  # the modules of the checked files, by dotted name
+        self.registries_handed_out: dict[str, bool] = {}  # registry site -> (`registries`)
         self.modules: dict[str, Module | None] = {}
         self._symbols: dict[tuple[str, str], Value | None] = {}
         self._class_attrs: dict[tuple[str, str], dict[str, Value]] = {}
@@ -67,6 +71,7 @@ class Project:
             self.roots.append(root)
         module = read_module(name, path)
         self.modules[name] = module
+        self.checked.append(name)
         return module
 
     def module(self, name: str) -> Module | None:
@@ -140,6 +145,11 @@ class Project:
         scope = Scope(self, module)
         for annotation in module.annotated.get(name, ()):
             typed = scope.annotation(annotation)
+            if typed is not None and typed.what is What.REGISTRY:
+                for expression in module.assigned.get(name, ()):
+                    value = scope.value(expression)  # its scopefunc is in the call
+                    if value is not None and value.what is What.TASK_REGISTRY:
+                        return value
             if typed is not None and typed.what in (What.MAKER, What.REGISTRY):
                 return Value(typed.what, f"`{name}: {typed.origin}`, {module.where(annotation)}")
         for expression in module.assigned.get(name, ()):
@@ -399,6 +409,10 @@ class Project:
                 ):
                     continue
                 value = scope.annotation(annotation) if annotation is not None else None
+                if value is not None and value.what is What.REGISTRY and value_node is not None:
+                    assigned = scope.value(value_node)  # its scopefunc is in the call
+                    if assigned is not None and assigned.what is What.TASK_REGISTRY:
+                        value = assigned
                 if value is None and value_node is not None:
                     value = scope.value(value_node)
                     if (
@@ -411,6 +425,7 @@ class Project:
                     What.MAKER,
                     What.SESSION,
                     What.REGISTRY,
+                    What.TASK_REGISTRY,
                     What.INSTANCE,
                 ):
                     continue
@@ -631,10 +646,14 @@ class Scope:
         if callee.what is What.MAKER_TYPE:
             return Value(What.MAKER, f"the {callee.origin}(...) at {self.module.where(node)}")
         if callee.what is What.REGISTRY_TYPE:
-            return Value(What.REGISTRY, f"the {callee.origin}(...) at {self.module.where(node)}")
+            where = self.module.where(node)
+            if keyed_to_task(node):
+                origin = f"the {callee.origin}(...) {KEYED_TO_TASK} at {where}"
+                return Value(What.TASK_REGISTRY, origin)
+            return Value(What.REGISTRY, f"the {callee.origin}(...) at {where}")
         if callee.what is What.MAKER_FACTORY:
             return Value(What.MAKER, f"the result of {callee.origin}")
-        if callee.what is What.REGISTRY:
+        if callee.what in (What.REGISTRY, What.TASK_REGISTRY):
             return Value(What.SESSION, f"the current session of {callee.origin}")
         if callee.what is What.CLASS:
             return Value(What.INSTANCE, callee.origin, callee.ref)

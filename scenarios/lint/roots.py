@@ -46,9 +46,14 @@ def mentions(module: Module, *words: str) -> bool:
     return any(word in line for line in module.lines for word in words)
 
 
-def dependencies_used(project: Project, modules: list[Module]) -> set[tuple[str, str]]:
-    """Every project function named in `Depends(f)` / `Security(f)` / `Provide(f)`."""
-    found: set[tuple[str, str]] = set()
+# A project function -> how it is used: (marker, FastAPI scope), e.g. ("Depends", "function").
+DependencyUses = dict[tuple[str, str], set[tuple[str, str | None]]]
+
+
+def dependencies_used(project: Project, modules: list[Module]) -> DependencyUses:
+    """Every project function named in `Depends(f)` / `Security(f)` / `Provide(f)`, with the
+    marker and the `scope=` of each use."""
+    found: DependencyUses = {}
     for module in modules:
         if not mentions(module, *DEPENDENCY_MARKERS):
             continue
@@ -61,8 +66,15 @@ def dependencies_used(project: Project, modules: list[Module]) -> set[tuple[str,
                 continue
             value = scope.value(node.args[0])
             if value is not None and value.ref is not None:
-                found.add(value.ref)
+                found.setdefault(value.ref, set()).add((head[-1], _scope_of(node)))
     return found
+
+
+def _scope_of(call: ast.Call) -> str | None:
+    for keyword in call.keywords:
+        if keyword.arg == "scope" and isinstance(keyword.value, ast.Constant):
+            return str(keyword.value.value)
+    return None
 
 
 def event_listeners(module: Module) -> set[str]:
@@ -92,7 +104,7 @@ def function_role(
     function: Function,
     owner: ast.ClassDef | None,
     module: Module,
-    dependencies: set[tuple[str, str]],
+    dependencies: DependencyUses,
     listeners: set[str],
 ) -> str | None:
     """Why sessions opened in this function are its own unit's, or None."""

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from scenarios.lint.config import LintConfig
 from scenarios.lint.findings import Finding
+from scenarios.lint.registries import handed_out, site, task_registry_use
 from scenarios.lint.resolve import Project, Scope, parameters
 from scenarios.lint.roots import (
+    DependencyUses,
     event_listeners,
     function_role,
     in_main_block,
@@ -28,7 +30,7 @@ class Context:
 
     config: LintConfig
     path_role: str | None  # tests, migrations, entry-points, or None
-    dependencies: set[tuple[str, str]]
+    dependencies: DependencyUses
 
 
 def describe(text: str, opened: Value) -> str:
@@ -55,6 +57,7 @@ class ModuleRules(ast.NodeVisitor):
         self.fallbacks: set[int] = set()  # ids of calls in `if db is None: db = maker()`
         self.tests: list[ast.expr] = []  # the conditions of the `if`s we are inside
         self.lambdas = 0  # how many lambdas we are inside
+        self.registries_used: set[tuple[int, str]] = set()  # (id(function), registry site)
         self.listeners = event_listeners(module)
         self.findings: list[Finding] = []
 
@@ -139,8 +142,11 @@ class ModuleRules(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         opened = self.scope.opening(node)
+        used = task_registry_use(self.scope, node) if opened is None else None
         if opened is not None:
             self._opened(node, describe(ast.unparse(node.func), opened))
+        elif used is not None:
+            self._from_task_registry(node, *used)
         else:
             callee = self.scope.value(node.func)
             if (
@@ -199,16 +205,49 @@ class ModuleRules(ast.NodeVisitor):
             return
         self._report(node, "SCN003", f"{what}, where the work is done")
 
+    def _from_task_registry(self, node: ast.Call, registry: Value, how: str) -> None:
+        """A session taken from a task-keyed registry while another is in hand: one finding a
+        function and registry, unless the registry's session is what requests are handed."""
+        if self.context.path_role in SILENT_PATHS or not self.functions or self.lambdas:
+            return
+        function, _, scope = self.functions[-1]
+        key = (id(function), site(registry))
+        if key in self.registries_used:
+            return
+        in_hand = session_in_hand(scope)
+        if in_hand is None and self.open_withs:
+            in_hand = f"it is inside the session opened at line {self.open_withs[-1]}"
+        if in_hand is None and self.opened_in.get(id(function)):
+            in_hand = f"it already opened one at line {self.opened_in[id(function)][0]}"
+        if in_hand is None or "the current session of" in in_hand:
+            return  # nothing else in hand, or what is in hand came from a registry
+        self.registries_used.add(key)
+        if handed_out(self.project, registry):
+            return  # the request's own session comes from this registry: likely the same one
+        self._report(
+            node,
+            "SCN001",
+            f"{how}, a registry keyed to the task ({registry.origin}), but {in_hand}: the "
+            "registry's session is another one, and every task asyncio.gather or create_task "
+            "starts gets one more",
+        )
+
     def _when_none_given(self, scope: Scope) -> bool:
         """Inside `if session is None:` / `if not self._session:`: a session is opened only
-        when the caller gave none."""
+        when the caller gave none. Not when the function was given one in a parameter and
+        tests something else (`if self._shared is None: self._shared = maker()`): that opens
+        a second session next to the parameter's, and caches it."""
+        parameters_in_hand = _session_parameters(scope)
         for test in self.tests:
             for tested in _absent(test):
                 value = scope.value(tested)
                 text = ast.unparse(tested).lower()
-                if (value is not None and value.what is What.SESSION) or text.endswith(
-                    ("session", "db")
+                if not (
+                    (value is not None and value.what is What.SESSION)
+                    or text.endswith(("session", "db"))
                 ):
+                    continue
+                if not parameters_in_hand or ast.unparse(tested) in parameters_in_hand:
                     return True
         return False
 
@@ -246,6 +285,17 @@ class ModuleRules(ast.NodeVisitor):
                 end_line=node.end_lineno or node.lineno,
             )
         )
+
+
+def _session_parameters(scope: Scope) -> set[str]:
+    """The names of this function's parameters that hold a session."""
+    names: set[str] = set()
+    for name, bindings in scope.local_names().items():
+        if any(isinstance(b, ast.arg) for b in bindings):
+            value = scope.lookup(name)
+            if value is not None and value.what is What.SESSION:
+                names.add(name)
+    return names
 
 
 def _own_helper(node: ast.Call, owner: ast.ClassDef | None) -> bool:

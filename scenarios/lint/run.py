@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scenarios.lint.after_response import after_response_findings
 from scenarios.lint.config import LintConfig, find_pyproject, load_config
 from scenarios.lint.depends import route_findings
 from scenarios.lint.findings import Finding, Report, Skipped
@@ -101,6 +102,8 @@ def _module_findings(project: Project, module: Module, context: Context) -> list
     found: list[Finding] = rules.findings
     if context.path_role not in ("tests", "migrations"):
         found += route_findings(project, module)
+    if context.path_role not in ("tests", "migrations", "entry-points"):
+        found += after_response_findings(project, module, context.dependencies)
     return found
 
 

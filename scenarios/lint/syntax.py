@@ -18,6 +18,30 @@ TYPING_WRAPPERS = frozenset({"Annotated", "Optional", "Final", "ClassVar", "Requ
 OPENED = frozenset({What.MAKER, What.SESSION_TYPE, What.OPENER})
 ATTRIBUTE_ASSIGNMENT = re.compile(r"\w\.\w+\.\w+\s*(:[^=]*)?=[^=]")
 OPENED_AT = "opened at"  # in the origin of a session the code opened itself
+KEYED_TO_TASK = "keyed to the task"  # in the origin of a registry whose scope is the task
+# What a scoped_session proxies to the current session: using one is using that session.
+SESSION_METHODS = frozenset(
+    {
+        "add",
+        "add_all",
+        "delete",
+        "execute",
+        "flush",
+        "commit",
+        "get",
+        "get_one",
+        "merge",
+        "refresh",
+        "scalar",
+        "scalars",
+        "stream",
+        "stream_scalars",
+        "query",
+        "begin",
+        "begin_nested",
+        "run_sync",
+    }
+)
 
 
 def library_value(module: str, attr: str) -> Value | None:
@@ -33,6 +57,18 @@ def library_value(module: str, attr: str) -> Value | None:
     if attr in ("orm", "ext", "asyncio", "session"):
         return Value(What.MODULE, f"{module}.{attr}")
     return None
+
+
+def keyed_to_task(call: ast.Call) -> bool:
+    """`async_scoped_session(maker, scopefunc=asyncio.current_task)` (also positional, or inside
+    a lambda or a conditional): a registry that gives every task a session of its own."""
+    scopefuncs = [k.value for k in call.keywords if k.arg == "scopefunc"] + call.args[1:2]
+    return any(
+        (isinstance(node, ast.Name) and node.id == "current_task")
+        or (isinstance(node, ast.Attribute) and node.attr == "current_task")
+        for scopefunc in scopefuncs
+        for node in ast.walk(scopefunc)
+    )
 
 
 def chain(node: ast.expr) -> tuple[str, ...] | None:

@@ -15,6 +15,7 @@ class What(Enum):
     MAKER = "maker"  # a session maker: calling it (or its .begin()) opens a session
     MAKER_FACTORY = "maker factory"  # a function that returns a session maker
     REGISTRY = "registry"  # a scoped_session: calling it fetches the current session
+    TASK_REGISTRY = "task registry"  # one keyed to the task (scopefunc=asyncio.current_task)
     SESSION = "session"  # a session already in hand
     OPENER = "opener"  # a helper that opens a session and hands it out (get_session())
     DECORATOR = "session decorator"  # @provide_session: injects a new session unless given one

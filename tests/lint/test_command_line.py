@@ -96,7 +96,7 @@ def test_sarif_output_is_sarif_2_1_0_with_rules_and_locations(
     assert document["version"] == "2.1.0"
     run = document["runs"][0]
     rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
-    assert rules == ["SCN001", "SCN002", "SCN003"]
+    assert rules == ["SCN001", "SCN002", "SCN003", "SCN004"]
     [result] = run["results"]
     assert result["ruleId"] == "SCN001"
     assert rules[result["ruleIndex"]] == "SCN001"
@@ -257,7 +257,7 @@ def test_bad_usage_exits_2(
     assert "error:" in capsys.readouterr().err
 
 
-def test_python_dash_m_on_the_reference_app_with_defaults_gives_its_one_finding() -> None:
+def test_python_dash_m_on_the_reference_app_with_defaults_finds_each_buggy_wiring() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "scenarios.lint", "--isolated", "reference_app"],
         capture_output=True,
@@ -267,14 +267,18 @@ def test_python_dash_m_on_the_reference_app_with_defaults_gives_its_one_finding(
     )
     assert result.returncode == 1, result.stderr
     line = line_of(REFERENCE_APP / "wirings" / "two_sessions.py", "self._session_maker()")
-    assert result.stdout.startswith(f"reference_app/wirings/two_sessions.py:{line}: SCN001 ")
-    assert len(result.stdout.splitlines()) == 1
+    after = line_of(REFERENCE_APP / "wirings" / "commit_in_dependency.py", "await db.commit()")
+    assert [row.split(" ")[:2] for row in result.stdout.splitlines()] == [
+        [f"reference_app/wirings/two_sessions.py:{line}:", "SCN001"],
+        [f"reference_app/wirings/commit_in_dependency.py:{after}:", "SCN004"],
+    ]
 
 
 def test_the_check_runs_clean_on_this_repository_with_its_own_config() -> None:
     """`python -m scenarios.lint .` at the root reads pyproject.toml's [tool.scenarios.lint],
     which excludes the code that is buggy on purpose and names the benchmarks as an entry point:
-    without it, the check finds exactly the reference app's bug and the benchmark's driver."""
+    without it, the check finds exactly the reference app's two buggy wirings and the
+    benchmark's driver."""
     result = subprocess.run(
         [sys.executable, "-m", "scenarios.lint", "."],
         capture_output=True,
@@ -291,6 +295,7 @@ def test_the_check_runs_clean_on_this_repository_with_its_own_config() -> None:
     assert [(f.path.parent.name, f.path.name) for f in findings] == [
         ("wirings", "two_sessions.py"),
         ("benchmarks", "bench.py"),
+        ("wirings", "commit_in_dependency.py"),
     ]
     assert unconfigured.findings == []
 

@@ -334,15 +334,19 @@ def test_annotations_imports_isinstance_and_lookalike_names_are_never_findings(
 
 def test_reference_app_flags_the_second_session_first_and_nothing_in_the_fixed_wirings() -> None:
     two_sessions = REFERENCE_APP / "wirings" / "two_sessions.py"
+    after_response = REFERENCE_APP / "wirings" / "commit_in_dependency.py"
     findings = check([REFERENCE_APP], load_config(None)).findings
     assert [(f.path, f.line, f.code) for f in findings] == [
-        (two_sessions, line_of(two_sessions, "self._session_maker()"), "SCN001")
+        (two_sessions, line_of(two_sessions, "self._session_maker()"), "SCN001"),
+        (after_response, line_of(after_response, "await db.commit()"), "SCN004"),
     ]
     assert "async_sessionmaker[AsyncSession]" in findings[0].reason
     assert "parameter `db: AsyncSession`" in findings[0].reason
 
 
-@pytest.mark.parametrize("wiring", ["session_module", "commit_in_save", "unit_of_work"])
+@pytest.mark.parametrize(
+    "wiring", ["session_module", "commit_in_save", "unit_of_work", "commit_before_response"]
+)
 def test_reference_app_fixed_wirings_checked_alone_are_clean(wiring: str) -> None:
     path = REFERENCE_APP / "wirings" / f"{wiring}.py"
     assert check([path], load_config(None)).findings == []

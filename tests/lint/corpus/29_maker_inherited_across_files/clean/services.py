@@ -1,0 +1,5 @@
+from modules import Module
+
+
+class ServiceModule(Module):
+    name = "services"

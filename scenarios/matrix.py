@@ -170,7 +170,7 @@ async def _run_database(
             more = await asyncio.gather(
                 *(stack.enter_async_context(open_scratch_database(kind)) for _ in shards[1:])
             )
-            own = [database, *more]
+            own = [database, *more][: len(shards)]  # no shard at all: `-k stateful` alone
             per_shard = await asyncio.gather(
                 *(
                     _run_wiring(factory, wiring, db, part)

@@ -13,7 +13,9 @@ the adapter's choice: `SearchOptions`, declared as the factory's `search_options
 Rules cannot be `async` (Hypothesis issue 4107), and `asyncio.run()` per rule breaks asyncpg
 pools, so a machine class owns one `asyncio.Runner` and one open target (one pooled engine) for
 all its examples; each example starts from `target.reset()`, which DELETEs on a separate
-connection. The shared-connection rollback recipe is never used: it hides the very bug.
+connection. The shared-connection rollback recipe is never used: it hides the very bug. An
+example that leaves a connection open is a `leaked_connection` finding, and the target is
+reopened before the next one (`leaks`), so a leak never makes that reset fail.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
@@ -20,6 +20,7 @@ from hypothesis.stateful import (
 )
 
 from scenarios.adapter import (
+    AFTER_RESPONSE,
     INJECTED_FAULT_CODE,
     POINTS,
     Capability,
@@ -31,8 +32,15 @@ from scenarios.adapter import (
     TargetFactory,
 )
 from scenarios.databases import Database
-from scenarios.outcomes import CONFLICT_CODES, LOCK_CODES, PRIORITY, Outcome
-from scenarios.runner import STEP_TIMEOUT_S
+from scenarios.outcomes import (
+    ACKNOWLEDGED_BEFORE_COMMIT,
+    CONFLICT_CODES,
+    LOCK_CODES,
+    PRIORITY,
+    Outcome,
+)
+from scenarios.runner import CASE_TIMEOUT_S, STEP_TIMEOUT_S
+from scenarios.stateful.leaks import OpenTarget, guarded_send, held_message
 from scenarios.stateful.options import DEFAULT_OPTIONS, SearchOptions, options_of
 from scenarios.stateful.strategies import (
     BadInput,
@@ -83,6 +91,8 @@ class _Stats:
 
     examples: int = 0
     steps: int = 0
+    after_response: int = 0  # steps that read, and maybe failed, after the response
+    taken_back: int = 0  # times the target was reopened after an example left connections open
     # The last violation raised: what a replay that Hypothesis could not repeat had found.
     last_violation: StatefulViolation | None = None
 
@@ -123,6 +133,8 @@ class RequestHistory(RuleBasedStateMachine):
 
     target: ClassVar[Target]
     runner: ClassVar[asyncio.Runner]
+    # Set by `open_machine`: the janitor that finds connections left open, and takes them back.
+    keeper: ClassVar[OpenTarget | None] = None
     options: ClassVar[SearchOptions] = DEFAULT_OPTIONS
     stats: ClassVar[_Stats]
 
@@ -142,16 +154,32 @@ class RequestHistory(RuleBasedStateMachine):
         self.steps: list[str] = []
         self.unchecked = False
         self.last_state: DatabaseState | None = None
+        # What the session guard said of connections the requests did not return, until checked.
+        self.not_returned: list[str] = []
+        self.leaked = False  # this example left connections behind: take them back at teardown
+
+    def teardown(self) -> None:
+        """Before the next example resets the database: take back what this one left open."""
+        keeper = self.keeper
+        if keeper is None:
+            return
+        if self.leaked or self._bounded(keeper.held()):
+            type(self).target = self._bounded(keeper.take_back(), CASE_TIMEOUT_S)
+            self.stats.taken_back += 1
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _await(self, awaitable: Awaitable[T]) -> T:
+    def _bounded(self, awaitable: Awaitable[T], timeout_s: float = STEP_TIMEOUT_S) -> T:
         async def bounded() -> T:
-            return await asyncio.wait_for(awaitable, STEP_TIMEOUT_S)
+            return await asyncio.wait_for(awaitable, timeout_s)
 
+        return self.runner.run(bounded())
+
+    def _await(self, awaitable: Awaitable[T]) -> T:
         try:
-            return self.runner.run(bounded())
+            return self._bounded(awaitable)
         except TimeoutError:
+            self.leaked = True  # whatever hung may hold connections: take them back
             self._fail([(Outcome.ERROR, f"the target did not answer within {STEP_TIMEOUT_S}s")])
 
     def _new_key(self) -> str:
@@ -161,7 +189,21 @@ class RequestHistory(RuleBasedStateMachine):
 
     def _send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
         self.unchecked = True
-        return self._await(self.target.send(request, hook))
+        return self._await(guarded_send(self.target.send(request, hook), self.not_returned))
+
+    def _leaks(self) -> list[Finding_]:
+        """Connections the steps since the last check left out: where the guard saw each taken,
+        and how many still hold a transaction, as the database itself says."""
+        found: list[Finding_] = [
+            (Outcome.LEAKED_CONNECTION, message) for message in dict.fromkeys(self.not_returned)
+        ]
+        self.not_returned.clear()
+        held = self._bounded(self.keeper.held()) if self.keeper is not None else 0
+        if held:
+            found.append((Outcome.LEAKED_CONNECTION, held_message(held)))
+        if found:
+            self.leaked = True
+        return found
 
     def _step(self, text: str) -> None:
         self.stats.steps += 1
@@ -179,6 +221,11 @@ class RequestHistory(RuleBasedStateMachine):
         return rows
 
     def _fail(self, findings: Sequence[Finding_]) -> NoReturn:
+        if not any(found is Outcome.LEAKED_CONNECTION for found, _ in findings):
+            try:  # a leak outranks what it caused (a lock, a missing row), as in the runner
+                findings = [*self._leaks(), *findings]
+            except Exception:  # the janitor is context here; teardown asks it again
+                self.leaked = True
         outcome = next(o for o in (*PRIORITY, Outcome.ERROR) if any(f is o for f, _ in findings))
         if self.last_state is None or self.unchecked:
             try:
@@ -263,6 +310,62 @@ class RequestHistory(RuleBasedStateMachine):
     def fault_in_existing_session(self, session: ChatSession, point: str, content: str) -> None:
         self._with_fault(session.key, point, content, session.label)
 
+    def _read_after_response(self, key: str, content: str, fault: bool, where: str) -> None:
+        """The client has its 2xx; while the app is held after the response, a fresh connection
+        must already find what the client was told was saved. With `fault`, the app then fails
+        there, which must change nothing (the invariant checks after the step)."""
+        seen: list[DatabaseState] = []
+
+        async def hook(reached: str) -> bool:
+            if reached != AFTER_RESPONSE:
+                return False
+            seen.append(await self.target.read_state())
+            return fault
+
+        response = self._send(ChatRequest(key, content), hook)
+        self.stats.after_response += 1
+        then = ", then a fault there" if fault else ""
+        self._step(
+            f"message to {where}, read at once after its response{then}: {_show(content)} "
+            f"-> {_describe(response)}"
+        )
+        self._expect_success(response, f"a message to {where}")
+        self.model.setdefault(key, []).extend(self._acknowledge(key, content, response))
+        if not seen:
+            self._fail(
+                [
+                    (
+                        Outcome.ERROR,
+                        f"the target declares {AFTER_RESPONSE}, "
+                        "but the request never reached that point",
+                    )
+                ]
+            )
+        findings = self._compare(seen[0])
+        if findings:
+            self.last_state, self.unchecked = seen[0], False
+            (outcome, first), *rest = findings
+            late = f"; after it the app failed ({response.late_failure})"
+            held = (
+                f"{ACKNOWLEDGED_BEFORE_COMMIT}: read at once after the {_describe(response)} "
+                "response, while the app was held after it"
+                + (late if response.late_failure else "")
+            )
+            self._fail([(outcome, f"{held}: {first}"), *rest])
+
+    @_can(Capability.AFTER_RESPONSE)
+    @rule(target=sessions, content=_texts(), fault=st.booleans())
+    def new_session_read_after_response(self, content: str, fault: bool) -> ChatSession:
+        key = self._new_key()
+        label = self.labels[key]
+        self._read_after_response(key, content, fault, f"a new chat session {label}")
+        return ChatSession(key, label)
+
+    @_can(Capability.AFTER_RESPONSE)
+    @rule(session=sessions, content=_texts(), fault=st.booleans())
+    def read_after_response(self, session: ChatSession, content: str, fault: bool) -> None:
+        self._read_after_response(session.key, content, fault, session.label)
+
     @_can(Capability.REJECTS_BAD_INPUT)
     @precondition(lambda machine: machine.options.bad_input)
     @rule(bad=_bad())
@@ -329,7 +432,7 @@ class RequestHistory(RuleBasedStateMachine):
             return list(
                 await asyncio.gather(
                     *(
-                        self.target.send(ChatRequest(k, c))
+                        guarded_send(self.target.send(ChatRequest(k, c)), self.not_returned)
                         for k, (_, c) in zip(keys, members, strict=True)
                     )
                 )
@@ -372,13 +475,15 @@ class RequestHistory(RuleBasedStateMachine):
 
     @invariant()
     def database_matches_model(self) -> None:
-        """Read through a fresh connection after every step that sent something."""
+        """After every step that sent something: no connection left holding a transaction
+        or out of the pool, and the rows, read through a fresh connection, as the model says."""
         if not self.unchecked:
             return
         self.unchecked = False
+        leaks = self._leaks()
         self.last_state = state = self._await(self.target.read_state())
         self._order_batches(state)
-        findings = self._compare(state)
+        findings = leaks + self._compare(state)
         if findings:
             self._fail(findings)
 
@@ -500,12 +605,14 @@ def machine_for_target(
     name: str = "RequestHistory",
     options: SearchOptions = DEFAULT_OPTIONS,
     max_content_chars: int | None = None,
+    keeper: OpenTarget | None = None,
 ) -> type[RequestHistory]:
     """A machine class over an already-open target, run on `runner` (which the caller owns).
 
     `name` keys Hypothesis's example database: give each wiring and database its own.
     `options` says which properties the adapter opted into and the content bounds;
-    `max_content_chars` (older spelling) replaces the upper bound only.
+    `max_content_chars` (older spelling) replaces the upper bound only. `keeper`, the
+    target's `OpenTarget`, makes a connection left open a finding and takes it back.
     """
     if max_content_chars is not None:
         options = replace(options, max_content_chars=max_content_chars)
@@ -514,6 +621,7 @@ def machine_for_target(
         "runner": runner,
         "options": options,
         "stats": _Stats(),
+        "keeper": keeper,
     }
     return type(name, (RequestHistory,), namespace)
 
@@ -527,7 +635,8 @@ def open_machine(
     options: SearchOptions | None = None,
     max_content_chars: int | None = None,
 ) -> Iterator[type[RequestHistory]]:
-    """One runner and one open target for every example of a search, closed at the end.
+    """One runner and one open target for every example of a search, closed at the end; an
+    example that leaves connections open is a finding, and the target is reopened after it.
 
     `options` defaults to the factory's declared `search_options`. Must be entered where no
     event loop is running (a plain test, or a worker thread).
@@ -536,15 +645,16 @@ def open_machine(
     # A loop factory keeps the runner from replacing the thread's current event loop (pytest-
     # asyncio's session loop, say) and unsetting it on close.
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
-        stack = AsyncExitStack()
-        target = runner.run(stack.enter_async_context(factory.open(wiring, database)))
+        keeper = OpenTarget(factory, wiring, database)
         try:
+            target = runner.run(keeper.open())
             yield machine_for_target(
                 target,
                 runner,
                 name=f"RequestHistory_{factory.name}_{wiring}_{database.kind}",
                 options=chosen,
                 max_content_chars=max_content_chars,
+                keeper=keeper,
             )
         finally:
-            runner.run(stack.aclose())
+            runner.run(keeper.close())

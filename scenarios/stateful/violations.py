@@ -27,6 +27,12 @@ class StatefulViolation(AssertionError):
         self.rows = rows
 
 
+class LeakedConnectionFound(StatefulViolation):
+    """A step left a connection out of the pool, or holding a transaction open."""
+
+    outcome = Outcome.LEAKED_CONNECTION
+
+
 class FkViolationFound(StatefulViolation):
     outcome = Outcome.FK_VIOLATION
 
@@ -57,6 +63,7 @@ class ErrorFound(StatefulViolation):
 VIOLATIONS: dict[Outcome, type[StatefulViolation]] = {
     cls.outcome: cls
     for cls in (
+        LeakedConnectionFound,
         FkViolationFound,
         LockTimeoutFound,
         LostWriteFound,

@@ -42,6 +42,19 @@ def test_a_passing_run_exits_zero_and_writes_the_reports(
     assert "6 as expected, 0 unexpected" in capsys.readouterr().out
 
 
+def test_the_stateful_search_alone_runs_one_case_a_cell(tmp_path: Path) -> None:
+    """`-k stateful` matches no scenario of the pack, only the search: the way to run it alone."""
+    arguments = ["run", "--target", TARGET, "--db", "sqlite", "--wiring", "shared_session"]
+    code = main(
+        [*arguments, "-k", "stateful", "--stateful-examples", "2", "--reports", str(tmp_path)]
+    )
+    assert code == 0
+    cells = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))["cells"]
+    assert [(c["scenario"], c["wiring"], c["db"]) for c in cells] == [
+        ("stateful", "shared_session", "sqlite")
+    ]
+
+
 def test_unreachable_postgres_is_skipped_with_the_reason_locally(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

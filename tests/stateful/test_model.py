@@ -11,12 +11,14 @@ import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from scenarios.adapter import (
+    AFTER_RESPONSE,
     INJECTED_FAULT_CODE,
     POINTS,
     Capability,
@@ -27,7 +29,7 @@ from scenarios.adapter import (
     SeedConversation,
     StoredMessage,
 )
-from scenarios.outcomes import Outcome
+from scenarios.outcomes import ACKNOWLEDGED_BEFORE_COMMIT, Outcome
 from scenarios.stateful import machine_for_target, search, stateful_settings
 
 LIMIT = 10_000
@@ -38,12 +40,17 @@ def _invalid(field: str) -> ChatResponse:
 
 
 class FakeTarget:
-    """A correct app in a dict, unless `defect` names what it gets wrong."""
+    """A correct app in a dict, unless `defect` names what it gets wrong. With `after_response`
+    it also calls the hook once the response is made, as FastAPI >= 0.118 runs the code after a
+    dependency's `yield`; the defect `commit_after_response` stores only then."""
 
     capabilities = frozenset({Capability.FAULT_INJECTION, Capability.CONCURRENCY})
 
-    def __init__(self, defect: str | None = None) -> None:
+    def __init__(self, defect: str | None = None, *, after_response: bool = False) -> None:
         self.defect = defect
+        self.after_response = after_response
+        if after_response:
+            self.capabilities = self.capabilities | {Capability.AFTER_RESPONSE}
         self.messages: dict[str, list[StoredMessage]] = {}
         self.contexts: dict[str, int] = {}
 
@@ -82,11 +89,22 @@ class FakeTarget:
                 return ChatResponse(status=500, error_code=INJECTED_FAULT_CODE)
             if point == "after_user_message":
                 staged.append(StoredMessage("assistant", f"Echo: {content}", len(staged)))
-        if not (self.defect == "lose_existing" and not new):
+
+        def commit() -> None:
             self.messages[key] = staged
             if context:
                 self.contexts[key] = 1
-        return ChatResponse(status=201, messages=tuple(staged[-2:]))
+
+        late = self.defect == "commit_after_response"
+        if not late and not (self.defect == "lose_existing" and not new):
+            commit()
+        response = ChatResponse(status=201, messages=tuple(staged[-2:]))
+        if self.after_response and hook is not None and await hook(AFTER_RESPONSE):
+            # The client has its 201; the failure only reaches a log, and the late commit is lost.
+            return replace(response, late_failure="InjectedFault: fault injected after response")
+        if late:
+            commit()
+        return response
 
     async def read_back(self, session: str) -> ChatResponse:
         return ChatResponse(status=200, messages=tuple(self.messages.get(session, ())))
@@ -123,11 +141,22 @@ def fake_settings() -> settings:
     return stateful_settings("quick", max_examples=40, database=None)
 
 
-def _search(defect: str | None, runner: asyncio.Runner, fake_settings: settings) -> Any:
-    machine = machine_for_target(
-        FakeTarget(defect), runner, name=f"FakeHistory_{defect or 'correct'}_{uuid.uuid4().hex}"
+def _search(
+    defect: str | None,
+    runner: asyncio.Runner,
+    fake_settings: settings,
+    *,
+    after_response: bool = False,
+) -> Any:
+    return search(_machine(defect, runner, after_response=after_response), fake_settings)
+
+
+def _machine(defect: str | None, runner: asyncio.Runner, *, after_response: bool = False) -> Any:
+    return machine_for_target(
+        FakeTarget(defect, after_response=after_response),
+        runner,
+        name=f"FakeHistory_{defect or 'correct'}_{uuid.uuid4().hex}",
     )
-    return search(machine, fake_settings)
 
 
 def test_a_correct_app_keeps_every_history(runner, fake_settings) -> None:
@@ -170,6 +199,42 @@ def test_an_agent_context_without_its_session_is_reported(runner, fake_settings)
     result = _search("orphan", runner, fake_settings)
     assert result.primary is not None, result.summary()
     assert "foreign key does not resolve" in result.primary.message
+
+
+def test_a_correct_app_with_a_point_after_its_response_keeps_every_history(
+    runner, fake_settings
+) -> None:
+    """Reads at once after the 201, and faults there, change nothing when the app committed
+    before it answered; the rules that do so ran (a quiet search that never tried proves
+    nothing)."""
+    machine = _machine(None, runner, after_response=True)
+    result = search(machine, fake_settings)
+    assert result.findings == (), result.summary()
+    assert machine.stats.after_response > 0
+
+
+def test_a_commit_after_the_response_is_a_lost_write_acknowledged_before_commit(
+    runner, fake_settings
+) -> None:
+    result = _search("commit_after_response", runner, fake_settings, after_response=True)
+    assert result.outcome is Outcome.LOST_WRITE, result.summary()
+    lost = result.primary
+    assert lost is not None
+    assert 1 <= len(lost.steps) <= fake_settings.stateful_step_count, lost.steps
+    assert lost.message.startswith(ACKNOWLEDGED_BEFORE_COMMIT), lost.message
+    assert "read at once after its response" in lost.steps[-1], lost.steps
+    assert "HTTP 201" in lost.steps[-1], lost.steps
+
+
+def test_without_a_point_after_the_response_the_search_cannot_see_that_bug(
+    runner, fake_settings
+) -> None:
+    """The same app, declaring no after_response point (FastAPI < 0.118 has none): its late
+    commit always runs, so no history fails, and no rule reads after a response."""
+    machine = _machine("commit_after_response", runner)
+    result = search(machine, fake_settings)
+    assert result.findings == (), result.summary()
+    assert machine.stats.after_response == 0
 
 
 def test_a_violation_that_does_not_replay_is_kept_and_marked_flaky() -> None:

@@ -13,7 +13,8 @@ from hypothesis import settings
 
 from reference_app.adapter import TARGET
 from scenarios.databases import Database
-from scenarios.outcomes import Outcome
+from scenarios.expectations import requirement_met
+from scenarios.outcomes import ACKNOWLEDGED_BEFORE_COMMIT, Outcome
 from scenarios.stateful import (
     INTERLEAVING,
     SCENARIO_NAME,
@@ -24,6 +25,19 @@ from scenarios.stateful import (
     write_report,
 )
 
+# FastAPI runs a dependency's code after `yield` after the response only since 0.118 (before,
+# the reference target declares no after_response point), and has `Depends(..., scope=
+# "function")`, commit_before_response's fix, only since 0.121; the lowest-versions run has
+# neither, and the matrix's [holds_for] covers commit_in_dependency there.
+AFTER_RESPONSE_POINT = pytest.mark.skipif(
+    not requirement_met("fastapi>=0.118"),
+    reason="needs FastAPI >= 0.118 (code after yield runs after the response)",
+)
+FUNCTION_SCOPE = pytest.mark.skipif(
+    not requirement_met("fastapi>=0.121"),
+    reason="needs FastAPI >= 0.121 (code after yield after the response; Depends scope)",
+)
+
 
 def _search(
     wiring: str,
@@ -31,8 +45,18 @@ def _search(
     search_settings: settings,
     options: SearchOptions | None = None,
 ) -> SearchResult:
+    return _search_counted(wiring, database, search_settings, options)[0]
+
+
+def _search_counted(
+    wiring: str,
+    database: Database,
+    search_settings: settings,
+    options: SearchOptions | None = None,
+) -> tuple[SearchResult, int]:
+    """The result, and how many steps read (and maybe failed) after a response."""
     with open_machine(TARGET, wiring, database, options=options) as machine:
-        return search(machine, search_settings)
+        return search(machine, search_settings), machine.stats.after_response
 
 
 def _record(result: SearchResult, wiring: str, database: Database, reports_dir: Path) -> str:
@@ -92,3 +116,34 @@ def test_commit_in_save_partial_commit_is_found(
     # retryable code), and rows it saved before failing are committed.
     assert "injected_fault" in found.steps[-1] or "HTTP 409" in found.steps[-1], found.steps
     assert "of a failed request committed" in found.message
+
+
+@AFTER_RESPONSE_POINT
+def test_commit_in_dependency_is_found_acknowledged_before_commit(
+    database: Database, fresh_search_settings: settings, reports_dir: Path
+) -> None:
+    """get_db commits after `yield`, after the response: a read at once after the 201 does not
+    find the rows (and a fault there would lose them). The outcome and where it shows, not a
+    shrink shape: the failing step is a 201 read at once after its response."""
+    result = _search("commit_in_dependency", database, fresh_search_settings)
+    expected = _record(result, "commit_in_dependency", database, reports_dir)
+    assert expected == Outcome.LOST_WRITE.value
+    assert result.outcome is Outcome.LOST_WRITE, result.summary()
+    lost = result.primary
+    assert lost is not None
+    assert 1 <= len(lost.steps) <= fresh_search_settings.stateful_step_count, lost.steps
+    assert "read at once after its response" in lost.steps[-1], lost.steps
+    assert "HTTP 201" in lost.steps[-1], lost.steps
+    assert lost.message.startswith(ACKNOWLEDGED_BEFORE_COMMIT), lost.message
+
+
+@FUNCTION_SCOPE
+def test_commit_before_response_keeps_every_history_read_after_its_response(
+    database: Database, search_settings: settings, reports_dir: Path
+) -> None:
+    """The clean twin, one argument away (`scope="function"`): the same reads at once after the
+    201, and faults after the response, find every row committed."""
+    result, after_response = _search_counted("commit_before_response", database, search_settings)
+    _record(result, "commit_before_response", database, reports_dir)
+    assert result.findings == (), result.summary()
+    assert after_response > 0, "no step read after a response: the search proved nothing"

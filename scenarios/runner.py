@@ -158,15 +158,23 @@ _case_findings: ContextVar[list[Finding] | None] = ContextVar("case_findings", d
 
 async def _guarded(label: str, request: Awaitable[ChatResponse]) -> ChatResponse:
     """Run one request as a session-guard unit of its own and keep its findings for the case
-    (and its events for the case's timeline)."""
-    with RequestRecorder(label) as unit:
+    (and its events for the case's timeline).
+
+    Work the request left running in tasks of its own (`asyncio.create_task`, not awaited) is
+    part of the request, as the code after its response is: the request ends when they do
+    (bounded), so what the client was told is compared with what became of that work whatever
+    the timing, and their sessions are judged with the request's response. A task that
+    outlives the wait is judged when it ends, if the case is still running."""
+    found = _case_findings.get()
+    with RequestRecorder(label, on_late=found.extend if found is not None else None) as unit:
         token = _current_request.set(unit)
         try:
             response = await request
         finally:
             _current_request.reset(token)
         unit.responded(response.status, response.error_code)
-    found = _case_findings.get()
+        if unit.running_tasks:
+            await asyncio.wait(unit.running_tasks, timeout=STEP_TIMEOUT_S)
     if found is not None:
         found.extend(unit.findings)
     return response
@@ -183,6 +191,9 @@ class _Scheduled:
         self.go: asyncio.Queue[None] = asyncio.Queue()
         self.task: asyncio.Task[ChatResponse] | None = None
         self.read_back: ChatResponse | None = None
+        self.held = 0  # arrivals at pause points taken by a step and not yet let go
+        self.waiting = 0  # hooks awaiting `go` right now
+        self.released = False  # the interleaving is over: nothing pauses any more
 
     async def read(self) -> None:
         """The client reads its conversation back (bounded), in a unit of its own."""
@@ -196,10 +207,25 @@ class _Scheduled:
 
     async def hook(self, point: str) -> bool:
         _passed(point)
-        if point in self.spec.pause_at:
+        if point in self.spec.pause_at and self._may_pause():
             self.arrivals.put_nowait(point)
-            await self.go.get()
+            self.waiting += 1
+            try:
+                await self.go.get()
+            finally:
+                self.waiting -= 1
         return point == self.spec.fault
+
+    def _may_pause(self) -> bool:
+        """A point is held only while the request is in flight: one reached after it answered
+        (by a task it left running) has no step left to let it go."""
+        return not self.released and self.task is not None and not self.task.done()
+
+    def release(self) -> None:
+        """The interleaving is over: let every paused hook go on."""
+        self.released = True
+        for _ in range(self.waiting):
+            self.go.put_nowait(None)
 
     async def advance(self, until: str | None) -> None:
         """Let the request run to its next pause point (`until`) or to its end."""
@@ -210,7 +236,8 @@ class _Scheduled:
                     self.target.send(_request_for(self.spec, self.keys), self.hook),
                 )
             )
-        elif not self.task.done():
+        elif self.held:  # paused at a point by the last step: let it go on
+            self.held -= 1
             self.go.put_nowait(None)
         if until is None:
             await asyncio.wait_for(asyncio.shield(self.task), STEP_TIMEOUT_S)
@@ -226,7 +253,9 @@ class _Scheduled:
             raise TimeoutError
         if arrival not in done:
             arrival.cancel()
-        elif until == AFTER_RESPONSE and self.spec.read_back:
+            return
+        self.held += 1
+        if until == AFTER_RESPONSE and self.spec.read_back:
             # The client has its answer and reads at once, while the app is held after it.
             await self.read()
 
@@ -243,6 +272,8 @@ async def _run_interleaving(
             except TimeoutError:
                 raise StepHung(step) from None
     finally:
+        for paused in scheduled.values():
+            paused.release()
         pending = [s.task for s in scheduled.values() if s.task and not s.task.done()]
         for unfinished in pending:
             unfinished.cancel()

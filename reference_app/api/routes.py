@@ -46,10 +46,12 @@ def chat_router(session: SessionDependency) -> APIRouter:
         async with module.provide_use_case(db) as use_case:
             yield use_case
 
+    use_case_dependency = session.use_case or get_use_case
+
     async def post_message(
         session_id: UUID,
         body: MessageIn,
-        use_case: Annotated[SendUserMessage, depends(get_use_case, session.scope)],
+        use_case: Annotated[SendUserMessage, depends(use_case_dependency, session.scope)],
         _sent: Annotated[None, Depends(after_response)],
     ) -> ConversationOut:
         processed = await use_case.execute(session_id, body.content)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,10 +28,15 @@ from reference_app.infrastructure.database import get_db
 @dataclass(frozen=True)
 class SessionDependency:
     """The request's session as the routes depend on it: which `get_db`, in which FastAPI scope
-    (None: FastAPI's default, where the code after `yield` runs after the response is sent)."""
+    (None: FastAPI's default, where the code after `yield` runs after the response is sent).
+
+    `use_case`, when set, is the FastAPI dependency the message route takes its use case from,
+    for a composition built in FastAPI's own dependency tree (repositories or `BackgroundTasks`
+    as `Depends` parameters); unset, the route asks the module, with the request's session."""
 
     get_db: Callable[..., AsyncIterator[AsyncSession]]
     scope: Literal["function", "request"] | None = None
+    use_case: Callable[..., Any] | None = None
 
 
 class SessionModule:

@@ -16,6 +16,7 @@ from typing import Any
 
 from scenarios.guard.findings import Finding
 from scenarios.guard.runtime import SessionGuard
+from scenarios.guard.sites import route_of
 
 Sink = Callable[[Sequence[Finding]], None]
 Scope = MutableMapping[str, Any]
@@ -53,20 +54,6 @@ def deliver(findings: Sequence[Finding]) -> None:
         log_findings(findings)
 
 
-def _route_of(scope: Scope) -> str | None:
-    """`POST /api/notes/{note_id}`: the route's template with the prefix it was included
-    under (FastAPI routers, mounts), which is the part of the path its pattern does not match."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if not isinstance(template, str):
-        return None
-    path, pattern = str(scope.get("path", "")), getattr(route, "path_regex", None)
-    prefix = next(
-        (path[:i] for i in range(len(path)) if pattern and pattern.fullmatch(path[i:])), ""
-    )
-    return f"{scope.get('method', '')} {prefix}{template}".strip()
-
-
 class SessionGuardMiddleware:
     """ASGI: every HTTP request is one unit; the response's start and status are recorded so
     the guard can tell "acknowledged but not saved" and "response sent before commit"."""
@@ -94,7 +81,7 @@ class SessionGuardMiddleware:
         try:
             await self.app(scope, receive, guarded_send)
         finally:
-            unit.route = _route_of(scope)
+            unit.route = route_of(scope)
             unit.__exit__(None, None, None)  # collect mode: never raises
             sink(unit.all_findings)
 

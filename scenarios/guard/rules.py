@@ -91,21 +91,22 @@ def judge(
         findings += _extra_connections(facts, records)
     findings += _lost_writes(facts, records)
     findings += _early_responses(facts, records)
-    if include_unit_wide:
-        for site_tuple in list(facts.held):
-            site = format_site(site_tuple)
-            findings.append(
-                Finding(
-                    kind=Kind.LEAKED_CONNECTION,
-                    unit=facts.label,
-                    message=(
-                        f"a connection checked out at {site or 'an unknown place'} was not "
-                        f"returned to the pool by the end of the {facts.noun}"
-                    ),
-                    site=site,
-                    status=facts.status,
-                )
+    # At the end of the unit, or of a task it started that outlived it (the connections it took).
+    until = f"the end of the {facts.noun}" if include_unit_wide else "the end of its task"
+    for site_tuple in list(facts.held):
+        site = format_site(site_tuple)
+        findings.append(
+            Finding(
+                kind=Kind.LEAKED_CONNECTION,
+                unit=facts.label,
+                message=(
+                    f"a connection checked out at {site or 'an unknown place'} was not "
+                    f"returned to the pool by {until}"
+                ),
+                site=site,
+                status=facts.status,
             )
+        )
     return tuple(findings)
 
 
@@ -180,7 +181,9 @@ def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
         in_request = record.lane in (None, REQUEST_LANE)
         if facts.status is not None and record.sequence == 0:
             continue  # the test's own session (a fixture's), not the request's
-        if acknowledged and in_request:
+        if acknowledged and (in_request or discard.how in _DECIDED):
+            # A task the request started (after its response, or `asyncio.create_task`) whose
+            # writes were rolled back or never flushed lost them under the same 2xx.
             found.append(_acknowledged(facts, discard))
         elif facts.status is not None and in_request:
             continue  # an error response whose writes were discarded: as it should be
@@ -189,6 +192,11 @@ def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
         ):
             found.append(_lost(facts, discard))
     return found
+
+
+# Discards that look deliberate inside one request (an error response rolls back) but not in
+# work the request left to a task after answering 2xx.
+_DECIDED = frozenset({"rolled back", "discarded unflushed"})
 
 
 def _lost(facts: UnitFacts, discard: Discard) -> Finding:

@@ -46,7 +46,7 @@ from scenarios.guard.rules import (
     Writer,
     judge,
 )
-from scenarios.guard.sites import caller_site, dependency_path, format_site
+from scenarios.guard.sites import caller_site, format_site, request_origin
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -104,6 +104,7 @@ class SessionGuard:
         self.label = label
         self.noun = noun
         self.route: str | None = None  # the route template, when a middleware knows it
+        self._served_route: str | None = None  # the route, as the framework's frames told it
         self.report_rollbacks = report_rollbacks
         self.on_late = on_late  # findings of tasks that outlive the unit, when they end
         self.status: int | None = None
@@ -114,6 +115,7 @@ class SessionGuard:
         self._connections: dict[Connection, Writer] = {}
         self._discards: list[Discard] = []
         self._held: dict[ConnectionPoolEntry, tuple[str, int] | None] = {}
+        self._held_by: dict[ConnectionPoolEntry, asyncio.Task[Any] | None] = {}
         self._peak = 0
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[SessionGuard, ...]] | None = None
@@ -179,6 +181,15 @@ class SessionGuard:
     def summary(self) -> str:
         return summarise_unit(self.findings, self.noun)
 
+    @property
+    def running_tasks(self) -> tuple[asyncio.Task[Any], ...]:
+        """Tasks other than the unit's own that opened a session in it and are still running
+        (an `asyncio.create_task` the request did not await): a caller that waits for them
+        before the unit ends has their sessions judged with it."""
+        records = [*self._sessions.values(), *self._connections.values()]
+        tasks = {r.task for r in records if r.task is not None and r.task is not self._task}
+        return tuple(task for task in tasks if not task.done())
+
     def response_started(self, status: int | None) -> None:
         """The request's response has begun (headers sent): remember its status (None: the
         caller knows the response began, not yet its status) and what was written, or added,
@@ -204,8 +215,11 @@ class SessionGuard:
         lane = AFTER_RESPONSE_LANE if self.response_began else None
         if lane is None and task is not None and self._task is not None and task is self._task:
             lane = REQUEST_LANE
+        route, via = request_origin()
+        if route is not None and self._served_route is None:
+            self._served_route = route  # the unit's route, also for sessions opened in its tasks
         record = self._sessions[session] = Writer(
-            next(_sequence), site, task=task, lane=lane, via=dependency_path()
+            next(_sequence), site, task=task, lane=lane, via=via
         )
         if self._findings is not None:  # opened by a task the unit started, after its end
             self._adopt_late(record)
@@ -307,12 +321,14 @@ class SessionGuard:
     def _checked_out(self, entry: ConnectionPoolEntry, site: tuple[str, int] | None) -> None:
         with self._lock:
             self._held[entry] = site
+            self._held_by[entry] = _current_task()
             if len(self._held) > self._peak:
                 self._peak, self._peak_site = len(self._held), site
 
     def _checked_in(self, entry: ConnectionPoolEntry) -> None:
         with self._lock:
             self._held.pop(entry, None)
+            self._held_by.pop(entry, None)
 
     # -- the verdict ------------------------------------------------------------------------
 
@@ -334,32 +350,54 @@ class SessionGuard:
     def _finish(self) -> tuple[Finding, ...]:
         self._assign_lanes()
         records = [*self._sessions.values(), *self._connections.values()]
+        # A session in a task still running (one the request started and did not await, even
+        # if it first ran after the response) is judged when that task ends.
         now = [
             r
             for r in records
-            if r.task is None or r.lane in (REQUEST_LANE, AFTER_RESPONSE_LANE) or r.task.done()
+            if r.task is None
+            or r.task.done()
+            or r.lane == REQUEST_LANE
+            or (r.lane == AFTER_RESPONSE_LANE and r.task is self._task)
         ]
-        self._findings = self._build(now)
+        # ... and so is a connection such a task holds: it is returned when the task is done.
+        later = {id(r.task) for r in records if r not in now}
+        with self._lock:
+            deferred = [e for e, task in self._held_by.items() if id(task) in later]
+            ended = [e for e in self._held if e not in deferred]
+        self._findings = self._build(now, held=[self._held[e] for e in ended])
         for record in records:
             if record not in now:
                 self._adopt_late(record)
+        self._let_go(ended)
+        if not self._late:
+            self._sessions.clear()
+            self._connections.clear()
+        return self.findings
+
+    def _let_go(self, entries: Sequence[ConnectionPoolEntry]) -> None:
+        """Stop following these connections: the unit (or its task) has been judged."""
+        with self._lock:
+            for entry in entries:
+                self._held.pop(entry, None)
+                self._held_by.pop(entry, None)
         with holders_lock:
-            for entry in self._held:
+            for entry in entries:
                 owners = holders.get(entry)
                 if owners is not None and self in owners:
                     owners.remove(self)
                     if not owners:
                         del holders[entry]
-        if not self._late:
-            self._sessions.clear()
-            self._connections.clear()
-        self._held.clear()
-        return self.findings
 
     def _finish_task(self, task: asyncio.Task[Any]) -> None:
-        """A task the request started has ended after the request: judge its sessions now."""
+        """A task the request started has ended after the request: judge its sessions now,
+        and the connections it took and did not return."""
         records = self._late.pop(task, [])
-        findings = self._build(records, include_unit_wide=False)
+        with self._lock:
+            kept = [e for e, by in self._held_by.items() if by is task]
+            held = [self._held[e] for e in kept]
+        findings = self._build(records, include_unit_wide=False, held=held)
+        self._let_go(kept)
         if self.on_late is not None and findings:
             self.on_late(findings)
         if not self._late:
@@ -367,17 +405,25 @@ class SessionGuard:
             self._connections.clear()
 
     def _build(
-        self, records: Sequence[Writer], *, include_unit_wide: bool = True
+        self,
+        records: Sequence[Writer],
+        *,
+        include_unit_wide: bool = True,
+        held: Sequence[tuple[str, int] | None] | None = None,
     ) -> tuple[Finding, ...]:
+        """`held`: where each connection not returned was taken (default: every one held)."""
+        if held is None:
+            with self._lock:
+                held = list(self._held.values())
         facts = UnitFacts(
             label=self.label,
             noun=self.noun,
-            route=self.route,
+            route=self.route or self._served_route,
             status=self.status,
             report_rollbacks=self.report_rollbacks,
             sessions=list(self._sessions.values()),
             discards=list(self._discards),
-            held=list(self._held.values()),
+            held=held,
             peak=self._peak,
             peak_site=self._peak_site,
         )

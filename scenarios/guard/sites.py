@@ -9,7 +9,7 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -97,14 +97,52 @@ def format_site(site: tuple[str, int] | None) -> str | None:
     return f"{path.as_posix()}:{line}"
 
 
-def dependency_path() -> tuple[str, ...]:
-    """The FastAPI `Depends` parameters being resolved right now, outermost first (e.g.
-    `("repo", "db")`: the route's `repo` parameter, whose own `db` parameter is being
-    resolved). Empty outside FastAPI's solver, or in a worker thread (a sync dependency)."""
+def route_of(scope: Mapping[str, Any]) -> str | None:
+    """`POST /api/notes/{note_id}`: the route's template with the prefix it was included
+    under (FastAPI routers, mounts), which is the part of the path its pattern does not match."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return None
+    path, pattern = str(scope.get("path", "")), getattr(route, "path_regex", None)
+    prefix = next(
+        (path[:i] for i in range(len(path)) if pattern and pattern.fullmatch(path[i:])), ""
+    )
+    return f"{scope.get('method', '')} {prefix}{template}".strip()
+
+
+_FRAMEWORK_DIRS = (f"{os.sep}fastapi{os.sep}", f"{os.sep}starlette{os.sep}")
+
+
+def _route_in(frame: FrameType) -> str | None:
+    """The route of the request a Starlette or FastAPI frame is handling (its ASGI `scope`, or
+    its `request`'s), once the router has matched one."""
+    if not any(part in frame.f_code.co_filename for part in _FRAMEWORK_DIRS):
+        return None
+    local = frame.f_locals
+    scope = local.get("scope")
+    if not isinstance(scope, Mapping):
+        scope = getattr(local.get("request"), "scope", None)
+    return route_of(scope) if isinstance(scope, Mapping) else None
+
+
+def request_origin() -> tuple[str | None, tuple[str, ...]]:
+    """Which request is asking, as the frames on the stack tell it: the route being served
+    (`POST /notes`, from Starlette's or FastAPI's own frames; None outside a routed request,
+    or in a task the request started, whose stack begins anew), and the FastAPI `Depends`
+    parameters being resolved right now, outermost first (e.g. `("repo", "db")`: the route's
+    `repo` parameter, whose own `db` parameter is being resolved; empty outside FastAPI's
+    solver, or in a worker thread, where a sync dependency runs). A guard unit without a
+    middleware (the pack's runner, `session_guard()` around a test client's call) still names
+    the route this way."""
     names: list[str] = []
+    route: str | None = None
     for frame in _frames(sys._getframe(1)):
-        if frame.f_code.co_name == "solve_dependencies" and "fastapi" in frame.f_code.co_filename:
+        code = frame.f_code
+        if code.co_name == "solve_dependencies" and "fastapi" in code.co_filename:
             name = getattr(frame.f_locals.get("sub_dependant"), "name", None)
             if isinstance(name, str):
                 names.append(name)
-    return tuple(reversed(names))
+        if route is None:
+            route = _route_in(frame)
+    return route, tuple(reversed(names))

@@ -11,14 +11,16 @@ masked by `redact`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import string
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -138,15 +140,24 @@ class RequestRecorder:
     """One request as a session-guard unit (collect mode) that also draws its timeline into the
     case being recorded; outside `recording()` it is the plain guard."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(
+        self, label: str, on_late: Callable[[Sequence[Finding]], None] | None = None
+    ) -> None:
         self.label = label
         self._case = _case.get()
         observers = () if self._case is None else (TimelineObserver(self._case, label),)
-        self.guard = SessionGuard("collect", label=label, noun="request", observers=observers)
+        self.guard = SessionGuard(
+            "collect", label=label, noun="request", observers=observers, on_late=on_late
+        )
 
     @property
     def findings(self) -> tuple[Finding, ...]:
         return self.guard.findings
+
+    @property
+    def running_tasks(self) -> tuple[asyncio.Task[Any], ...]:
+        """Tasks the request started that are still working with a session of their own."""
+        return self.guard.running_tasks
 
     def __enter__(self) -> RequestRecorder:
         self.guard.__enter__()

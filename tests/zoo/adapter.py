@@ -8,6 +8,9 @@ from pathlib import Path
 from reference_app.adapter import ReferenceTargetFactory
 from reference_app.wirings import SessionModule
 from reference_app.wirings.commit_in_dependency import CommitInDependencyModule
+from tests.zoo.variants.background_task_session import BackgroundTaskSessionModule
+from tests.zoo.variants.create_task_session import CreateTaskSessionModule
+from tests.zoo.variants.dependency_resolved_twice import DependencyResolvedTwiceModule
 from tests.zoo.variants.forgotten_commit import ForgottenCommitModule
 from tests.zoo.variants.gather_fan_out import GatherFanOutModule
 from tests.zoo.variants.per_repository_provider import PerRepositoryProviderModule
@@ -28,6 +31,9 @@ VARIANTS: dict[str, type[SessionModule]] = {
         SingletonSessionModule,
         TaskScopedRegistryModule,
         GatherFanOutModule,
+        DependencyResolvedTwiceModule,
+        CreateTaskSessionModule,
+        BackgroundTaskSessionModule,
         ReadOnlyHelperModule,
     )
 }

@@ -146,13 +146,21 @@ class RequestHistory(RuleBasedStateMachine):
     # -- plumbing --------------------------------------------------------------------------
 
     def _await(self, awaitable: Awaitable[T]) -> T:
-        async def bounded() -> T:
-            return await asyncio.wait_for(awaitable, STEP_TIMEOUT_S)
+        # The value comes back in a box, not as the task's result: in the main thread, each
+        # `Runner.run` formats its finished task, result included, while restoring the SIGINT
+        # handler (CPython's signal module builds an error message with the handler's repr), and
+        # a DatabaseState's repr costs more than reading it. One task, not wait_for's two.
+        box: list[T] = []
+
+        async def bounded() -> None:
+            async with asyncio.timeout(STEP_TIMEOUT_S):
+                box.append(await awaitable)
 
         try:
-            return self.runner.run(bounded())
+            self.runner.run(bounded())
         except TimeoutError:
             self._fail([(Outcome.ERROR, f"the target did not answer within {STEP_TIMEOUT_S}s")])
+        return box[0]
 
     def _new_key(self) -> str:
         key = str(uuid.uuid4())

@@ -23,7 +23,6 @@ from scenarios.stateful import (
     user_texts,
 )
 
-
 # Hypothesis's defaults time every example (a 200 ms deadline) and the first ones' generation
 # (too_slow past 1 s): wall-clock thresholds a busy machine trips (a replay that is fast again
 # ends as Flaky), though what these tests check does not depend on time. So: untimed.
@@ -56,9 +55,7 @@ def test_every_generated_bad_input_is_rejected_naming_its_field(bad: BadInput) -
 
 
 def test_user_texts_reach_the_length_limit() -> None:
-    longest = find(
-        user_texts(), lambda text: len(text) == MAX_CONTENT_CHARS, settings=FIND_UNTIMED
-    )
+    longest = find(user_texts(), lambda text: len(text) == MAX_CONTENT_CHARS, settings=FIND_UNTIMED)
     assert len(longest) == MAX_CONTENT_CHARS
 
 

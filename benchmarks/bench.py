@@ -613,16 +613,39 @@ def _stateful_markdown(part: dict[str, Any]) -> list[str]:
             c.get("wiring"),
             c.get("examples_per_s", c.get("skipped")),
             c.get("ten_step_examples_per_s"),
+            c.get("cpu_ms_per_step"),
+            *(c.get("percent_of_wall", {}).get(k) for k in _STATEFUL_SHARES),
+            c.get("ceiling_ten_step_examples_per_s"),
         ]
         for c in result.get("cells", [])
     ]
     return [
         *lines,
         f"From `{part['source']}()`; goal {result.get('goal_ten_step_examples_per_s')} ten-step "
-        f"examples/s, met: {result.get('meets_goal')}.",
+        f"examples/s, met: {result.get('meets_goal')}. Where the wall time went, in percent: "
+        "the app's requests, the read of the database after each step, the resets between "
+        "examples, and the rest (Hypothesis and the machine); the ceiling is the rate if "
+        "nothing but the app's requests took time.",
         "",
-        *_table(["db", "wiring", "examples/s", "ten-step examples/s"], rows),
+        *_table(
+            [
+                "db",
+                "wiring",
+                "examples/s",
+                "ten-step examples/s",
+                "ms CPU/step",
+                "% requests",
+                "% reads",
+                "% resets",
+                "% search",
+                "ceiling/s",
+            ],
+            rows,
+        ),
     ]
+
+
+_STATEFUL_SHARES = ("app_requests", "reads_after_steps", "resets", "search_and_machine")
 
 
 def _lint_markdown(part: dict[str, Any]) -> list[str]:

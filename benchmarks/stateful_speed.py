@@ -3,6 +3,11 @@
 The goal (issue 17; 25 in issue 4) is at least 40 a second with the fixed wirings. This module
 only measures and writes reports/bench-stateful.json; no test asserts a timing. `nox -s bench` calls
 `measure_stateful_speed()`; `python -m benchmarks.stateful_speed` runs it alone.
+
+Beside the rate, each cell says where the wall time went (the app's requests, the reads of the
+database after each step, the resets between examples, and the rest: Hypothesis and the
+machine) and the CPU time a step costs this process, which a busy machine inflates far less
+than the wall time. The ceiling is the rate if nothing but the app's requests took time.
 """
 
 from __future__ import annotations
@@ -13,14 +18,24 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scenarios.adapter import TargetFactory
+from scenarios.adapter import (
+    ChatRequest,
+    ChatResponse,
+    DatabaseState,
+    PointHook,
+    SeedConversation,
+    Target,
+    TargetFactory,
+)
 from scenarios.databases import KINDS, PostgresUnavailable, open_scratch_database
 from scenarios.stateful import STEP_COUNT, open_machine, search, stateful_settings
 
@@ -30,7 +45,79 @@ DEFAULT_EXAMPLES = 100
 DEFAULT_OUTPUT = Path("reports") / "bench-stateful.json"
 
 
+class WallClock:
+    """Wall time inside each kind of call; calls of a kind that overlap (a concurrent batch's
+    requests) count once, so the kinds' seconds add up to at most the elapsed time."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self._inside: Counter[str] = Counter()
+        self._since: dict[str, float] = {}
+
+    @contextmanager
+    def timing(self, kind: str) -> Iterator[None]:
+        if not self._inside[kind]:
+            self._since[kind] = time.perf_counter()
+        self._inside[kind] += 1
+        try:
+            yield
+        finally:
+            self._inside[kind] -= 1
+            if not self._inside[kind]:
+                self.seconds[kind] += time.perf_counter() - self._since.pop(kind)
+
+
+class TimedTarget:
+    """A target that tells `clock` how long its calls took, and otherwise is the target."""
+
+    def __init__(self, target: Target, clock: WallClock) -> None:
+        self.capabilities = target.capabilities
+        self._target = target
+        self._clock = clock
+
+    async def send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
+        with self._clock.timing("send"):
+            return await self._target.send(request, hook)
+
+    async def read_back(self, session: str) -> ChatResponse:
+        with self._clock.timing("send"):
+            return await self._target.read_back(session)
+
+    async def read_state(self) -> DatabaseState:
+        with self._clock.timing("read_state"):
+            return await self._target.read_state()
+
+    async def reset(self) -> None:
+        with self._clock.timing("reset"):
+            await self._target.reset()
+
+    async def seed(self, conversations: Sequence[SeedConversation]) -> None:
+        with self._clock.timing("reset"):
+            await self._target.seed(conversations)
+
+
+def where_the_time_went(
+    clock: WallClock, wall_s: float, cpu_s: float, steps: int
+) -> dict[str, Any]:
+    """Shares of the wall time, CPU per step, and the rate the app's requests alone allow."""
+    shares = {
+        "app_requests": clock.seconds["send"],
+        "reads_after_steps": clock.seconds["read_state"],
+        "resets": clock.seconds["reset"],
+    }
+    shares["search_and_machine"] = max(0.0, wall_s - sum(shares.values()))
+    requests_s = clock.seconds["send"]
+    return {
+        "percent_of_wall": {k: round(100 * v / wall_s, 1) for k, v in shares.items()},
+        "cpu_ms_per_step": round(1000 * cpu_s / steps, 2) if steps else None,
+        "ceiling_ten_step_examples_per_s": (
+            round(steps / STEP_COUNT / requests_s, 1) if requests_s else None
+        ),
+    }
+
+
 def _measure_one(factory: TargetFactory, wiring: str, kind: str, examples: int) -> dict[str, Any]:
+    clock = WallClock()
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
         stack = AsyncExitStack()
         try:
@@ -41,10 +128,13 @@ def _measure_one(factory: TargetFactory, wiring: str, kind: str, examples: int) 
             with open_machine(factory, wiring, database) as machine:
                 # Warm up: engine pools, schema, first-use imports; not timed.
                 search(machine, stateful_settings("quick", max_examples=3, database=None))
+                machine.target = TimedTarget(machine.target, clock)
                 steps_before = machine.stats.steps
+                cpu_before = time.process_time()
                 result = search(
                     machine, stateful_settings("quick", max_examples=examples, database=None)
                 )
+                cpu_s = time.process_time() - cpu_before
                 steps = machine.stats.steps - steps_before
         finally:
             runner.run(stack.aclose())
@@ -58,6 +148,7 @@ def _measure_one(factory: TargetFactory, wiring: str, kind: str, examples: int) 
         "examples_per_s": round(result.examples / seconds, 1),
         # Histories end early only when a step fails; steps / 10 counts full ten-step examples.
         "ten_step_examples_per_s": round(steps / STEP_COUNT / seconds, 1),
+        **where_the_time_went(clock, seconds, cpu_s, steps),
         "findings": [f"{f.outcome.value}: {f.message}" for f in result.findings],
     }
 
@@ -139,10 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "skipped" in cell:
             print(f"{cell['db']:<10} {cell['wiring']:<15} skipped: {cell['skipped']}")
             continue
+        shares = ", ".join(f"{k} {v}%" for k, v in cell["percent_of_wall"].items())
         print(
             f"{cell['db']:<10} {cell['wiring']:<15} {cell['ten_step_examples_per_s']:>6} "
             f"ten-step examples/s ({cell['examples']} examples, {cell['steps']} steps, "
-            f"{cell['duration_s']} s)"
+            f"{cell['duration_s']} s; {cell['cpu_ms_per_step']} ms CPU/step; wall: {shares}; "
+            f"ceiling {cell['ceiling_ten_step_examples_per_s']}/s)"
         )
     print(f"goal {GOAL_TEN_STEP_EXAMPLES_PER_S}/s met: {report['meets_goal']}; wrote {args.output}")
     return 0

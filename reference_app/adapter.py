@@ -111,9 +111,13 @@ CAPABILITIES = (
 class ReferenceTarget:
     capabilities = CAPABILITIES
 
-    def __init__(self, client: httpx.AsyncClient, reader: AsyncEngine) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, reader: AsyncEngine, writer: AsyncEngine | None = None
+    ) -> None:
+        """`reader` serves `read_state`; `writer` (default: the reader) `reset` and `seed`."""
         self._client = client
         self._reader = reader
+        self._writer = writer if writer is not None else reader
 
     async def send(self, request: ChatRequest, hook: PointHook | None = None) -> ChatResponse:
         path = f"/sessions/{request.raw_session or request.session}/messages"
@@ -169,12 +173,12 @@ class ReferenceTarget:
         )
 
     async def reset(self) -> None:
-        async with self._reader.begin() as connection:
+        async with self._writer.begin() as connection:
             for table in TABLES_IN_DELETE_ORDER:
                 await connection.execute(delete(table))
 
     async def seed(self, conversations: Sequence[SeedConversation]) -> None:
-        async with self._reader.begin() as connection:
+        async with self._writer.begin() as connection:
             for conversation in conversations:
                 session_id = uuid.UUID(conversation.session)
                 await connection.execute(insert(_sessions).values(id=session_id))
@@ -214,15 +218,24 @@ class ReferenceTargetFactory:
 
     @asynccontextmanager
     async def open(self, wiring: str, database: Database) -> AsyncIterator[ReferenceTarget]:
-        # The reader's connections are its own: the app never touches them, and every read is
-        # a new transaction begun after the request, so it sees exactly what was committed.
-        # Pooled (not a new connection per read) because connecting costs more than the read.
-        reader = create_engine(database.url, pool_size=1, max_overflow=1)
+        # The reader's and the writer's connections are their own: the app never touches them.
+        # Every read is one statement begun after the request, so it sees exactly what was
+        # committed, in one snapshot; in autocommit, so on Postgres no BEGIN and ROLLBACK
+        # round trips around it, nor around the pool's liveness ping (six round trips become
+        # two). Resets and seeds are transactions, on the writer. Both pooled (not a new
+        # connection per read) because connecting costs more than the read.
+        reader = create_engine(
+            database.url, pool_size=1, max_overflow=1, isolation_level="AUTOCOMMIT"
+        )
+        writer = create_engine(database.url, pool_size=1, max_overflow=1)
         try:
             async with serve(database.url, self._modules.get(wiring, wiring)) as served:
-                yield ReferenceTarget(served.client, reader)
+                yield ReferenceTarget(served.client, reader, writer)
         finally:
-            await reader.dispose()
+            try:
+                await writer.dispose()
+            finally:
+                await reader.dispose()
 
     def expected_outcome(self, scenario: str, interleaving: str, wiring: str, database: str) -> str:
         return self._expected(scenario, interleaving, wiring, database)

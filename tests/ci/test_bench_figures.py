@@ -4,9 +4,14 @@ run. No figure here is compared with a time."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from benchmarks.case_floor import case_floor_markdown, measure_case_ratios
 from benchmarks.machine_load import judge_load, load_markdown
 from benchmarks.profiling import profile_markdown, top_functions
+from benchmarks.stateful_speed import WallClock, measure_stateful_speed, where_the_time_went
 from scenarios.databases import Database
 from scenarios.scenario import load_pack
 
@@ -59,3 +64,43 @@ async def test_each_case_has_a_harness_time_a_floor_and_their_ratio(
         shown = case["harness_ms"] / case["floor_ms"]
         assert abs(case["ratio"] - shown) <= 0.01 * shown + 0.01
     assert "| sqlite | unit_of_work | 2 |" in "\n".join(case_floor_markdown(part))
+
+
+def test_overlapping_calls_of_one_kind_count_once_in_the_search_s_wall_clock() -> None:
+    clock = WallClock()
+    started = time.perf_counter()
+    with clock.timing("send"), clock.timing("send"):  # a concurrent batch's two requests
+        pass
+    with clock.timing("read_state"):
+        pass
+    elapsed = time.perf_counter() - started
+    assert set(clock.seconds) == {"send", "read_state"}
+    assert clock.seconds["send"] + clock.seconds["read_state"] <= elapsed
+
+
+def test_the_search_s_time_is_shared_out_and_its_ceiling_is_the_requests_alone() -> None:
+    clock = WallClock()
+    clock.seconds.update({"send": 6.0, "read_state": 2.0, "reset": 1.0})
+    figures = where_the_time_went(clock, wall_s=10.0, cpu_s=5.0, steps=100)
+    assert figures["percent_of_wall"] == {
+        "app_requests": 60.0,
+        "reads_after_steps": 20.0,
+        "resets": 10.0,
+        "search_and_machine": 10.0,
+    }
+    assert figures["cpu_ms_per_step"] == 50.0
+    assert figures["ceiling_ten_step_examples_per_s"] == round(100 / 10 / 6.0, 1)
+
+
+def test_a_measured_search_cell_says_where_its_time_went() -> None:
+    report = measure_stateful_speed(
+        wirings=("unit_of_work",), databases=("sqlite",), examples=3, output=None
+    )
+    (cell,) = report["cells"]
+    assert cell["steps"] > 0, cell
+    shares = cell["percent_of_wall"]
+    assert shares["app_requests"] > 0
+    assert shares["reads_after_steps"] > 0
+    assert sum(shares.values()) == pytest.approx(100.0, abs=0.5)
+    assert cell["cpu_ms_per_step"] > 0
+    assert cell["ceiling_ten_step_examples_per_s"] > 0

@@ -228,11 +228,15 @@ async def test_sqlite_write_lock_held_by_another_process_fails_within_the_bound_
             await send_one(app.client, 2, existing, "after the lock"),
             await send_one(app.client, 3, new, "after the lock, new chat"),
         ]
+        # Each request waited out one busy timeout (SQLITE_BUSY), not the driver's default 5 s:
+        # the configured bound is read back from the app's connection rather than timed. Read
+        # while the app is served: after `serving` the engine is disposed, and a connection
+        # taken from it then would stay in its new pool, never closed (aiosqlite's
+        # ResourceWarning in whichever later test the garbage collector runs in).
+        busy_timeout = await busy_timeout_ms(app.engine)
     for response in locked_out:
         assert (response.status, response.code, response.retryable) == (409, "SQLITE_BUSY", True)
-    # Each request waited out one busy timeout (SQLITE_BUSY), not the driver's default 5 s:
-    # the configured bound is read back from the app's connection rather than timed.
-    assert await busy_timeout_ms(app.engine) == round(SQLITE_BUSY_TIMEOUT_S * 1000)
+    assert busy_timeout == round(SQLITE_BUSY_TIMEOUT_S * 1000)
     assert all(response.acknowledged for response in after)
     rows = await read_rows(database)
     assert [c for r, c, _ in rows.messages_of(existing) if r == "user"] == [

@@ -10,7 +10,7 @@ import json
 import uuid
 
 import pytest
-from hypothesis import find, given
+from hypothesis import HealthCheck, find, given
 from hypothesis import settings as hypothesis_settings
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,18 +23,26 @@ from scenarios.stateful import (
     user_texts,
 )
 
+# Hypothesis's defaults time every example (a 200 ms deadline) and the first ones' generation
+# (too_slow past 1 s): wall-clock thresholds a busy machine trips (a replay that is fast again
+# ends as Flaky), though what these tests check does not depend on time. So: untimed.
+UNTIMED = hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `find` searches up to 2000 examples by default; the same, untimed.
+FIND_UNTIMED = hypothesis_settings(UNTIMED, max_examples=2000)
+
 
 def test_the_machine_s_default_limit_is_the_reference_app_s() -> None:
     assert DEFAULT_MAX_CONTENT_CHARS == MAX_CONTENT_CHARS
 
 
+@UNTIMED
 @given(user_texts())
 def test_every_generated_user_text_is_accepted(text: str) -> None:
     assert MessageIn(content=text).content == text
     assert json.loads(json.dumps({"content": text}, ensure_ascii=False))["content"] == text
 
 
-@hypothesis_settings(database=None)
+@hypothesis_settings(UNTIMED, database=None)
 @given(bad_inputs())
 def test_every_generated_bad_input_is_rejected_naming_its_field(bad: BadInput) -> None:
     if bad.field == "session_id":
@@ -47,13 +55,15 @@ def test_every_generated_bad_input_is_rejected_naming_its_field(bad: BadInput) -
 
 
 def test_user_texts_reach_the_length_limit() -> None:
-    longest = find(user_texts(), lambda text: len(text) == MAX_CONTENT_CHARS)
+    longest = find(user_texts(), lambda text: len(text) == MAX_CONTENT_CHARS, settings=FIND_UNTIMED)
     assert len(longest) == MAX_CONTENT_CHARS
 
 
 def test_user_texts_include_emoji_and_astral_characters() -> None:
-    assert find(user_texts(), lambda text: any(e in text for e in EMOJI))
-    assert find(user_texts(), lambda text: any(ord(c) > 0xFFFF for c in text))
+    assert find(user_texts(), lambda text: any(e in text for e in EMOJI), settings=FIND_UNTIMED)
+    assert find(
+        user_texts(), lambda text: any(ord(c) > 0xFFFF for c in text), settings=FIND_UNTIMED
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,4 +81,4 @@ def test_user_texts_include_emoji_and_astral_characters() -> None:
     ],
 )
 def test_every_kind_of_bad_input_is_generated(kind: str) -> None:
-    assert find(bad_inputs(), lambda bad: bad.kind == kind).kind == kind
+    assert find(bad_inputs(), lambda bad: bad.kind == kind, settings=FIND_UNTIMED).kind == kind

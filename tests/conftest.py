@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from scenarios.databases import (
+    KINDS,
     Database,
     PostgresUnavailable,
     open_scratch_database,
@@ -27,6 +28,8 @@ from scenarios.databases import (
     postgres_server_url,
 )
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
+from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.scenario import load_pack
 
 pytest_plugins = ["pytester"]
 
@@ -62,6 +65,19 @@ def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
     fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def reference_matrix() -> MatrixRun:
+    """One run of the whole pack on the reference app (every wiring, SQLite and Postgres; no
+    stateful search), shared by the tests that only read it: the report's page and the pack's
+    proof that it can fail. A full matrix is the suite's most expensive fixture; the pack's own
+    pytest items (the `scenario_target` ini option) run it once more, through the plugin."""
+    from reference_app.adapter import TARGET
+
+    return await run_matrix(
+        TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
+    )
 
 
 def worker_id() -> str | None:

@@ -33,6 +33,7 @@ from scenarios.databases import (
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.scenario import load_pack
+from tests.whole_matrix import run_once_per_test_run
 
 pytest_plugins = ["pytester"]
 
@@ -71,15 +72,20 @@ def database(request: pytest.FixtureRequest) -> Database:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def reference_matrix() -> MatrixRun:
+async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRun:
     """One run of the whole pack on the reference app (every wiring, SQLite and Postgres; no
     stateful search), shared by the tests that only read it: the report's page and the pack's
-    proof that it can fail. A full matrix is the suite's most expensive fixture; the pack's own
-    pytest items (the `scenario_target` ini option) run it once more, through the plugin."""
+    proof that it can fail. A full matrix is the suite's most expensive fixture: it runs once
+    per test run, under pytest-xdist too (tests/whole_matrix.py); the pack's own pytest items
+    (the `scenario_target` ini option) run the pack once more, through the plugin."""
     from reference_app.adapter import TARGET
 
-    return await run_matrix(
-        TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
+    return await run_once_per_test_run(
+        tmp_path_factory,
+        "reference-matrix",
+        lambda: run_matrix(
+            TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
+        ),
     )
 
 

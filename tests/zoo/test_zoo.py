@@ -22,6 +22,7 @@ from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.runner import CaseResult
 from scenarios.scenario import load_pack
 from scenarios.stateful import SCENARIO_NAME, StatefulSearch
+from tests.whole_matrix import whole_matrix_turn
 from tests.zoo.adapter import VARIANTS, ZOO
 
 pytestmark = pytest.mark.postgres
@@ -100,17 +101,21 @@ SCORES: dict[str, dict[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-async def matrix(postgres_database: Database) -> MatrixRun:
-    """`postgres_database` makes an unreachable server a skip locally and a failure under CI."""
+async def matrix(
+    postgres_database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> MatrixRun:
+    """`postgres_database` makes an unreachable server a skip locally and a failure under CI;
+    under pytest-xdist no other worker runs a whole matrix meanwhile (tests/whole_matrix.py)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)
-        run = await run_matrix(
-            ZOO,
-            wirings=ZOO.wirings,
-            databases=DATABASES,
-            scenarios=load_pack(),
-            stateful=StatefulSearch(10),
-        )
+        async with whole_matrix_turn(tmp_path_factory):
+            run = await run_matrix(
+                ZOO,
+                wirings=ZOO.wirings,
+                databases=DATABASES,
+                scenarios=load_pack(),
+                stateful=StatefulSearch(10),
+            )
         gc.collect()  # now, not in some later test: the leaked sessions' connections
     return run
 

@@ -18,8 +18,12 @@ from typing import NoReturn
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from scenarios.databases import (
+    KINDS,
     Database,
     PostgresUnavailable,
     open_scratch_database,
@@ -27,6 +31,9 @@ from scenarios.databases import (
     postgres_server_url,
 )
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
+from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.scenario import load_pack
+from tests.whole_matrix import run_once_per_test_run
 
 pytest_plugins = ["pytester"]
 
@@ -62,6 +69,66 @@ def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
     fixture = {"sqlite": "sqlite_database", "postgresql": "postgres_database"}[request.param]
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRun:
+    """One run of the whole pack on the reference app (every wiring, SQLite and Postgres; no
+    stateful search), shared by the tests that only read it: the report's page and the pack's
+    proof that it can fail. A full matrix is the suite's most expensive fixture: it runs once
+    per test run, under pytest-xdist too (tests/whole_matrix.py); the pack's own pytest items
+    (the `scenario_target` ini option) run the pack once more, through the plugin."""
+    from reference_app.adapter import TARGET
+
+    return await run_once_per_test_run(
+        tmp_path_factory,
+        "reference-matrix",
+        lambda: run_matrix(
+            TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
+        ),
+    )
+
+
+class TableCleaner:
+    """Empties the reference app's tables before a test, on a connection of its own (DELETE,
+    never a rollback of the app's work). The schema is created once per database and the engine
+    kept; each emptying is still one fresh connection, so no connection of the suite's outlives
+    it (tests count and kill the backends of their database). `serving.empty_tables` opened two
+    connections on a new engine and checked the schema each time: 0.1 s more per Postgres test."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, AsyncEngine] = {}
+
+    async def empty(self, database: Database) -> Database:
+        from reference_app.infrastructure.database import create_engine, create_schema
+        from reference_app.serving import TABLES_IN_DELETE_ORDER
+
+        engine = self._engines.get(database.url)
+        if engine is None:
+            engine = create_engine(database.url, poolclass=NullPool)  # the app's bounded waits
+            try:
+                await create_schema(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+            self._engines[database.url] = engine
+        async with engine.begin() as connection:
+            for table in TABLES_IN_DELETE_ORDER:
+                await connection.execute(delete(table))
+        return database
+
+    async def close(self) -> None:
+        for engine in self._engines.values():
+            await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def table_cleaner() -> AsyncIterator[TableCleaner]:
+    cleaner = TableCleaner()
+    try:
+        yield cleaner
+    finally:
+        await cleaner.close()
 
 
 def worker_id() -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 import reference_app
 from scenarios.databases import Database
-from tests.reference_app.conftest import empty_tables
+from tests.conftest import TableCleaner
 
 TWO_SESSIONS_FILE = Path(reference_app.__file__).parent / "wirings" / "two_sessions.py"
 
@@ -40,7 +40,6 @@ async def count_rows(database: Database, table: str) -> int:
 
 
 @pytest.fixture
-async def reference_database(database: Database) -> Database:
+async def reference_database(database: Database, table_cleaner: TableCleaner) -> Database:
     """The parametrised database (SQLite, then Postgres) with the reference schema, emptied."""
-    await empty_tables(database)
-    return database
+    return await table_cleaner.empty(database)

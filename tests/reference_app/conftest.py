@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 from reference_app import serving
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from scenarios.databases import Database
+from tests.conftest import TableCleaner
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,9 @@ async def reference_client(database: Database, wiring: str) -> AsyncIterator[htt
 
 
 @pytest.fixture
-async def clean_database(database: Database) -> Database:
+async def clean_database(database: Database, table_cleaner: TableCleaner) -> Database:
     """The parametrised database (SQLite, then Postgres), with empty tables."""
-    await empty_tables(database)
-    return database
+    return await table_cleaner.empty(database)
 
 
 @asynccontextmanager

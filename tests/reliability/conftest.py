@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.load import LoadPlan, empty_tables
+from benchmarks.load import LoadPlan
 from scenarios.databases import Database
-from tests.conftest import worker_id
+from tests.conftest import TableCleaner, worker_id
 
 # The test run's load; `nox -s bench` sends the full 500 over 50. Override with
 # HARNESS_LOAD_REQUESTS / HARNESS_LOAD_SESSIONS.
@@ -28,10 +28,9 @@ def load_plan() -> LoadPlan:
 
 
 @pytest.fixture
-async def clean_database(database: Database) -> Database:
+async def clean_database(database: Database, table_cleaner: TableCleaner) -> Database:
     """The parametrised database (SQLite, then Postgres), with empty tables."""
-    await empty_tables(database)
-    return database
+    return await table_cleaner.empty(database)
 
 
 class ReliabilityReport:

@@ -1,5 +1,6 @@
-"""One real matrix run of the reference app (every scenario, wiring and database; no stateful
-search) shared by the page's tests, and its reports written to a folder of their own."""
+"""The suite's one real matrix run of the reference app (every scenario, wiring and database; no
+stateful search, `reference_matrix` in tests/conftest.py) shared by the page's tests, and its
+reports written to a folder of their own."""
 
 from __future__ import annotations
 
@@ -8,20 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from reference_app.adapter import TARGET
-from scenarios.databases import KINDS
-from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.matrix import MatrixRun
 from scenarios.report import write_reports
-from scenarios.scenario import load_pack
 
 
-@pytest_asyncio.fixture(scope="session")
-async def matrix_run() -> MatrixRun:
-    return await run_matrix(
-        TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
-    )
+@pytest.fixture(scope="session")
+def matrix_run(reference_matrix: MatrixRun) -> MatrixRun:
+    return reference_matrix
 
 
 @pytest.fixture(scope="session")

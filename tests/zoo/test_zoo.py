@@ -25,6 +25,7 @@ from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_case
 from scenarios.scenario import load_pack
 from scenarios.stateful import SCENARIO_NAME, StatefulSearch
+from tests.whole_matrix import whole_matrix_turn
 from tests.zoo.adapter import VARIANTS, ZOO
 
 pytestmark = pytest.mark.postgres
@@ -141,19 +142,25 @@ def _selected(session: pytest.Session) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-async def matrix(request: pytest.FixtureRequest, postgres_database: Database) -> MatrixRun:
+async def matrix(
+    request: pytest.FixtureRequest,
+    postgres_database: Database,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> MatrixRun:
     """One matrix over the variants selected (one target open at a time; the searches of a
     database side by side). `postgres_database` makes an unreachable server a skip locally and
-    a failure under CI."""
+    a failure under CI; under pytest-xdist no other worker runs a whole matrix meanwhile
+    (tests/whole_matrix.py)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)
-        run = await run_matrix(
-            ZOO,
-            wirings=_selected(request.session),
-            databases=DATABASES,
-            scenarios=load_pack(),
-            stateful=StatefulSearch(10),
-        )
+        async with whole_matrix_turn(tmp_path_factory):
+            run = await run_matrix(
+                ZOO,
+                wirings=_selected(request.session),
+                databases=DATABASES,
+                scenarios=load_pack(),
+                stateful=StatefulSearch(10),
+            )
         gc.collect()  # now, not in some later test: the leaked sessions' connections
     return run
 

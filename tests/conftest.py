@@ -51,9 +51,10 @@ def without_postgres(why: object) -> NoReturn:
     pytest.skip(f"PostgreSQL unavailable: {why}")
 
 
-@pytest_asyncio.fixture(scope="session")
-async def postgres_database() -> AsyncIterator[Database]:
-    scratch = open_scratch_database("postgresql")
+@contextlib.asynccontextmanager
+async def scratch_or_without_postgres(kind: str) -> AsyncIterator[Database]:
+    """A scratch database of `kind`; an unreachable Postgres goes through without_postgres()."""
+    scratch = open_scratch_database(kind)
     try:
         database = await scratch.__aenter__()
     except PostgresUnavailable as unavailable:
@@ -62,6 +63,12 @@ async def postgres_database() -> AsyncIterator[Database]:
         yield database
     finally:
         await scratch.__aexit__(None, None, None)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[Database]:
+    async with scratch_or_without_postgres("postgresql") as database:
+        yield database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -18,7 +18,7 @@ import ast
 from scenarios.lint.findings import Finding
 from scenarios.lint.resolve import Project, Scope, chain, own_nodes
 from scenarios.lint.roots import DependencyUses
-from scenarios.lint.source import Function, Module
+from scenarios.lint.source import Function, Module, top_level_functions
 from scenarios.lint.values import What
 
 WRAPPERS = frozenset({"contextmanager", "asynccontextmanager", "fixture", "yield_fixture"})
@@ -36,7 +36,7 @@ def after_response_findings(
         return []
     wrapped = _wrapped_by_a_context_manager(module)
     found: list[Finding] = []
-    for function, owner in _functions(module):
+    for function, owner in top_level_functions(module):
         qualified = f"{owner.name}.{function.name}" if owner else function.name
         uses = {
             u for u in dependencies.get((module.name, qualified), set()) if u[0] in FASTAPI_MARKERS
@@ -83,21 +83,7 @@ def _finding(module: Module, node: ast.expr, qualified: str, how: str) -> Findin
 
 
 def _qualified(module: Module) -> list[str]:
-    return [f"{o.name}.{f.name}" if o else f.name for f, o in _functions(module)]
-
-
-def _functions(module: Module) -> list[tuple[Function, ast.ClassDef | None]]:
-    found: list[tuple[Function, ast.ClassDef | None]] = []
-    for statement in module.tree.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            found.append((statement, None))
-        elif isinstance(statement, ast.ClassDef):
-            found += [
-                (s, statement)
-                for s in statement.body
-                if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
-    return found
+    return [f"{o.name}.{f.name}" if o else f.name for f, o in top_level_functions(module)]
 
 
 def _wrapped_by_a_context_manager(module: Module) -> set[str]:

@@ -14,7 +14,7 @@ import ast
 import re
 
 from scenarios.lint.resolve import Project, Scope, own_nodes
-from scenarios.lint.source import Function, Module, display
+from scenarios.lint.source import Function, Module, display, top_level_functions
 from scenarios.lint.syntax import KEYED_TO_TASK, SESSION_METHODS
 from scenarios.lint.values import Value, What
 
@@ -55,7 +55,7 @@ def handed_out(project: Project, registry: Value) -> bool:
     found = any(
         _hands_out(_scope(project, module, function, owner), function, where)
         for module in {id(m): m for m in modules if m is not None}.values()
-        for function, owner in _functions(module)
+        for function, owner in top_level_functions(module)
     )
     project.registries_handed_out[where] = found
     return found
@@ -65,20 +65,6 @@ def _scope(
     project: Project, module: Module, function: Function, owner: ast.ClassDef | None
 ) -> Scope:
     return Scope(project, module, function=function, parent=Scope(project, module), owner=owner)
-
-
-def _functions(module: Module) -> list[tuple[Function, ast.ClassDef | None]]:
-    found: list[tuple[Function, ast.ClassDef | None]] = []
-    for statement in module.tree.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            found.append((statement, None))
-        elif isinstance(statement, ast.ClassDef):
-            found += [
-                (s, statement)
-                for s in statement.body
-                if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
-    return found
 
 
 def _hands_out(scope: Scope, function: Function, where: str) -> bool:

@@ -43,6 +43,21 @@ class Module:
         return f"{self.shown}:{getattr(node, 'lineno', 0)}"
 
 
+def top_level_functions(module: Module) -> list[tuple[Function, ast.ClassDef | None]]:
+    """The module's functions and its classes' methods, each with its class (None at top level)."""
+    found: list[tuple[Function, ast.ClassDef | None]] = []
+    for statement in module.tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append((statement, None))
+        elif isinstance(statement, ast.ClassDef):
+            found += [
+                (s, statement)
+                for s in statement.body
+                if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+    return found
+
+
 def display(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()

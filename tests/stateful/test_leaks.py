@@ -17,10 +17,10 @@ from hypothesis import settings
 
 from reference_app.adapter import TARGET
 from scenarios.adapter import TargetFactory
-from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
+from scenarios.databases import Database
 from scenarios.outcomes import Outcome
 from scenarios.stateful import SearchResult, open_machine, search
-from tests.conftest import without_postgres
+from tests.conftest import scratch_or_without_postgres
 from tests.zoo.adapter import ZOO
 
 GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
@@ -28,15 +28,8 @@ GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-check
 
 @pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def own_database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
-    scratch = open_scratch_database(request.param)
-    try:
-        database = await scratch.__aenter__()
-    except PostgresUnavailable as unavailable:
-        without_postgres(unavailable)
-    try:
+    async with scratch_or_without_postgres(request.param) as database:
         yield database
-    finally:
-        await scratch.__aexit__(None, None, None)
 
 
 def _search(

@@ -31,6 +31,22 @@ PACKAGES = ["reference_app", "scenarios", "examples", "benchmarks", "tests"]
 # each xdist worker, each pytester run) rewrote them again: 3 s of CPU to collect the suite,
 # 0.8 s for each pytest the tests start. The tests write bytecode (gitignored __pycache__/).
 PYTEST_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+# The suite runs on pytest-xdist workers unless the arguments choose (`-n 0` is serial, `-p
+# no:xdist` too). At most 2: each worker holds its own Postgres connections, and two are what
+# stays within a server's default max_connections of 100 (whole matrices take turns:
+# tests/whole_matrix.py) and what this project's 2-core CI machine has.
+XDIST_DEFAULT = ("--numprocesses=auto", "--maxprocesses=2")
+
+
+def pytest_args(posargs: list[str]) -> list[str]:
+    """`posargs`, with the default xdist workers in front unless they say how many (or no
+    xdist)."""
+    chosen = any(
+        a in ("-n", "--numprocesses", "no:xdist")
+        or a.startswith(("-n", "--numprocesses=", "--maxprocesses", "-pno:xdist"))
+        for a in posargs
+    )
+    return list(posargs) if chosen else [*XDIST_DEFAULT, *posargs]
 
 
 def install(session: nox.Session, *groups: str, lowest: bool = False) -> None:
@@ -100,7 +116,12 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (unit, both databases, Hypothesis, the pack) with pytest."""
     install(session, "test")
     session.run("python", "-m", "scenarios.versions", "--write", "reports/versions.txt")
-    session.run("pytest", "--junitxml=reports/junit-tests.xml", *session.posargs, env=PYTEST_ENV)
+    session.run(
+        "pytest",
+        "--junitxml=reports/junit-tests.xml",
+        *pytest_args(session.posargs),
+        env=PYTEST_ENV,
+    )
 
 
 @nox.session(name="stress-tests", default=False)
@@ -114,7 +135,7 @@ def stress_tests(session: nox.Session) -> None:
         "--reports",
         "reports",
         "--",
-        *session.posargs,
+        *pytest_args(session.posargs),
         env=PYTEST_ENV,
     )
 

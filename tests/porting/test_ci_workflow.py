@@ -26,6 +26,10 @@ def nox_commands(lines: list[str]) -> list[list[str]]:
         words = shlex.split(line, comments=True)
         # `VAR=value nox ...` counts too, assignments included (the embedded-server matrix).
         command = [w for w in words if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", w)]
+        # .ci/run times each command through its `step` function.
+        if command[:1] == ["step"]:
+            words.remove("step")
+            command = command[1:]
         if command and command[0] == "nox":
             commands.append(words)
     return commands

@@ -51,7 +51,13 @@ from benchmarks.load import (
     send_one,
     serving,
 )
-from benchmarks.machine_load import judge_load, load_average, load_markdown
+from benchmarks.machine_load import (
+    judge_load,
+    load_average,
+    load_markdown,
+    reference_loop_s,
+    speed_markdown,
+)
 from benchmarks.profiling import profile_markdown, profile_matrix
 from benchmarks.raw_driver import raw_request
 from reference_app.infrastructure.database import create_engine, create_session_maker
@@ -500,6 +506,7 @@ def run_bench(options: Options) -> dict[str, Any]:
         print("profile: py-spy over one default matrix run", flush=True)
         report["profile"] = profile_matrix()
     report["wall_s"] = round(time.perf_counter() - started, 1)
+    report["machine"]["reference_loop_s"] = reference_loop_s()
     report["machine_load"] = judge_load(report["machine_load"]["start"], load_average())
     return report
 
@@ -675,6 +682,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "possibly shared machine: compare ratios rather than milliseconds.",
         "",
         *load_markdown(report.get("machine_load")),
+        *speed_markdown(machine.get("reference_loop_s")),
     ]
     for kind, reason in report["skipped"].items():
         lines += [f"**{kind} skipped**: {reason}", ""]

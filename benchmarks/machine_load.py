@@ -1,15 +1,45 @@
-"""Was the machine busy? The load average at the start and end of a benchmark run, judged, so a
-reader knows when the figures are noise (a shared 2-core machine often is)."""
+"""Was the machine busy, and how fast is it? The load average at the start and end of a benchmark
+run, judged, so a reader knows when the figures are noise (a shared 2-core machine often is);
+and the time of a fixed pure-Python loop, so figures from two machines compare at all (the same
+commit's default matrix took 13-16 s on one machine of this project and 37-41 s on another,
+whose loop was that much slower)."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 # Before the run, anything above half a core is someone else's work; at the end, the bench's
 # own process accounts for about one core of the 1-minute average.
 BUSY_AT_START_PER_CPU = 0.5
 BUSY_AT_END_PER_CPU = 1.0
+
+
+REFERENCE_LOOP_ADDITIONS = 10_000_000
+
+
+def reference_loop_s(repeats: int = 3) -> float:
+    """The best of `repeats` timings of one fixed pure-Python loop (10 million additions): how
+    fast one core of this machine runs Python; the best, because a neighbour only slows it."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for number in range(REFERENCE_LOOP_ADDITIONS):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
+def speed_markdown(loop_s: float | None) -> list[str]:
+    if loop_s is None:
+        return []
+    return [
+        f"One core's speed: a fixed pure-Python loop of 10 million additions took {loop_s} s "
+        "(best of 3). Compare figures from another machine only after scaling by this.",
+        "",
+    ]
 
 
 def load_average() -> list[float]:

@@ -1,7 +1,11 @@
 """Where the default matrix spends its CPU: py-spy samples one `python -m scenarios run`, its
-search worker processes included, and the report lists the top functions, so the next change
-to speed starts from data. py-spy samples only threads that are running (not waiting), so the
-figures are CPU, not wall time."""
+search worker processes included, and the report lists the top functions and each kind of
+process's share, so the next change to speed starts from data.
+
+py-spy samples with `--gil`: only a thread that holds its process's GIL counts. Without it, a
+thread blocked in C (aiosqlite's worker thread in `SimpleQueue.get()`, or inside SQLite's busy
+handler while a lock is waited out) counted as running, and one such thread per SQLite
+connection made up 69 % of all samples, hiding where the CPU went."""
 
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ _PLUMBING = (
 )
 # py-spy's own root frames: one per process.
 _ROOTS = re.compile(r'^process \d+:|--multiprocessing-fork"$')
+# A spawned process (`multiprocessing`) of the matrix is one of its search workers.
+_SEARCH_WORKER = "--multiprocessing-fork"
 
 
 def _short(frame: str) -> str:
@@ -46,6 +52,7 @@ def top_functions(raw: str, top: int = TOP) -> dict[str, Any]:
     samples, as percentages of all samples."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    processes: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -53,6 +60,7 @@ def top_functions(raw: str, top: int = TOP) -> dict[str, Any]:
             continue
         count = int(count_text)
         total += count
+        processes["search workers" if _SEARCH_WORKER in stack else "matrix process"] += count
         frames = [_short(f) for f in stack.split(";")]
         own[frames[-1]] += count
         for frame in set(frames):
@@ -65,7 +73,12 @@ def top_functions(raw: str, top: int = TOP) -> dict[str, Any]:
             if not any(p in name for p in _PLUMBING) and not _ROOTS.search(name)
         ][:top]
 
-    return {"samples": total, "self": table(own) if total else [], "inclusive": table(inclusive)}
+    return {
+        "samples": total,
+        "by_process": {kind: round(100 * n / total, 1) for kind, n in sorted(processes.items())},
+        "self": table(own) if total else [],
+        "inclusive": table(inclusive),
+    }
 
 
 def profile_matrix(py_spy: str | None = None) -> dict[str, Any]:
@@ -78,6 +91,7 @@ def profile_matrix(py_spy: str | None = None) -> dict[str, Any]:
         command = [
             py_spy,
             "record",
+            "--gil",
             "--subprocesses",
             "--rate",
             str(SAMPLE_RATE_HZ),
@@ -104,7 +118,7 @@ def profile_matrix(py_spy: str | None = None) -> dict[str, Any]:
             why = (done.stderr or done.stdout).strip().splitlines()[-1:]
             return {"unavailable": f"py-spy wrote no profile: {why[0] if why else done.returncode}"}
         result = top_functions(output.read_text(encoding="utf-8", errors="replace"))
-    result["command"] = "py-spy record --subprocesses -- python -m scenarios run --quiet"
+    result["command"] = "py-spy record --gil --subprocesses -- python -m scenarios run --quiet"
     result["rate_hz"] = SAMPLE_RATE_HZ
     return result
 
@@ -113,11 +127,12 @@ def profile_markdown(part: dict[str, Any]) -> list[str]:
     lines = ["## Profile of the default matrix (CPU samples)", ""]
     if "unavailable" in part:
         return [*lines, f"Not measured: {part['unavailable']}.", ""]
+    shares = ", ".join(f"{kind} {share} %" for kind, share in part.get("by_process", {}).items())
     lines += [
-        f"`{part['command']}` at {part['rate_hz']} Hz: {part['samples']} samples of running "
-        "threads, all processes together. Own time is the function itself; inclusive adds what "
-        "it called. On a busy machine a thread that waits for a core counts as running, so "
-        "waits (the event loop's select, aiosqlite's worker thread) grow with the load.",
+        f"`{part['command']}` at {part['rate_hz']} Hz: {part['samples']} samples of threads "
+        "holding their process's GIL (Python on a core, not a thread blocked in C), all "
+        f"processes together{f' ({shares})' if shares else ''}. Own time is the function "
+        "itself; inclusive adds what it called.",
         "",
         "| own % | function | | inclusive % | function |",
         "|---|---|---|---|---|",

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from benchmarks.case_floor import case_floor_markdown, measure_case_ratios
-from benchmarks.machine_load import judge_load, load_markdown
+from benchmarks.machine_load import judge_load, load_markdown, reference_loop_s, speed_markdown
 from benchmarks.profiling import profile_markdown, top_functions
 from benchmarks.stateful_speed import WallClock, measure_stateful_speed, where_the_time_went
 from scenarios.databases import Database
@@ -18,7 +18,7 @@ from scenarios.scenario import load_pack
 RAW_SAMPLES = """\
 <module> (scenarios/__main__.py:3);main (scenarios/cli.py:10);send (reference_app/adapter.py:50) 6
 <module> (scenarios/__main__.py:3);main (scenarios/cli.py:10) 2
-process_thread (threading.py:1);_connection_worker_thread (aiosqlite/core.py:60) 2
+process 7: "python -c spawn_main(pipe_handle=5) --multiprocessing-fork";search (x.py:1) 2
 """
 
 
@@ -36,14 +36,23 @@ def test_a_busy_machine_is_flagged_with_the_reason() -> None:
     assert judge_load([0.1, 0.1, 0.1], [4.2, 1.0, 1.0], cpus=2)["busy"] is True
 
 
+def test_the_machine_s_speed_is_the_best_time_of_a_fixed_loop_and_shown_with_the_figures() -> None:
+    loop_s = reference_loop_s(repeats=1)
+    assert loop_s > 0  # a time was taken; how long is the machine's business, not a test's
+    assert f"took {loop_s} s" in speed_markdown(loop_s)[0]
+    assert speed_markdown(None) == []
+
+
 def test_the_profile_names_the_functions_with_the_most_samples() -> None:
     top = top_functions(RAW_SAMPLES)
     assert top["samples"] == 10
     assert top["self"][0] == {"function": "send (reference_app/adapter.py)", "percent": 60.0}
     inclusive = {row["function"]: row["percent"] for row in top["inclusive"]}
     assert inclusive["main (scenarios/cli.py)"] == 80.0
+    assert top["by_process"] == {"matrix process": 80.0, "search workers": 20.0}
     page = profile_markdown({**top, "command": "py-spy record", "rate_hz": 100})
     assert any("send (reference_app/adapter.py)" in line for line in page)
+    assert any("matrix process 80.0 %, search workers 20.0 %" in line for line in page)
     assert profile_markdown({"unavailable": "no py-spy"})[-2] == "Not measured: no py-spy."
 
 

@@ -42,8 +42,7 @@ def pytest_args(posargs: list[str]) -> list[str]:
     """`posargs`, with the default xdist workers in front unless they say how many (or no
     xdist)."""
     chosen = any(
-        a in ("-n", "--numprocesses", "no:xdist")
-        or a.startswith(("-n", "--numprocesses=", "--maxprocesses", "-pno:xdist"))
+        a.startswith(("-n", "--numprocesses", "--maxprocesses")) or a.endswith("no:xdist")
         for a in posargs
     )
     return list(posargs) if chosen else [*XDIST_DEFAULT, *posargs]

@@ -17,9 +17,10 @@ BUSY_AT_END_PER_CPU = 1.0
 
 
 REFERENCE_LOOP_ADDITIONS = 10_000_000
+REFERENCE_LOOP_REPEATS = 3
 
 
-def reference_loop_s(repeats: int = 3) -> float:
+def reference_loop_s(repeats: int = REFERENCE_LOOP_REPEATS) -> float:
     """The best of `repeats` timings of one fixed pure-Python loop (10 million additions): how
     fast one core of this machine runs Python; the best, because a neighbour only slows it."""
     best = float("inf")
@@ -36,8 +37,9 @@ def speed_markdown(loop_s: float | None) -> list[str]:
     if loop_s is None:
         return []
     return [
-        f"One core's speed: a fixed pure-Python loop of 10 million additions took {loop_s} s "
-        "(best of 3). Compare figures from another machine only after scaling by this.",
+        f"One core's speed: a fixed pure-Python loop of {REFERENCE_LOOP_ADDITIONS:,} additions "
+        f"took {loop_s} s (best of {REFERENCE_LOOP_REPEATS}). Compare figures from another "
+        "machine only after scaling by this.",
         "",
     ]
 

@@ -11,7 +11,6 @@ worker ends; the controller merges what the workers wrote to reports/ (reliabili
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import AsyncIterator
 from typing import NoReturn
@@ -33,7 +32,7 @@ from scenarios.databases import (
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.scenario import load_pack
-from tests.whole_matrix import run_once_per_test_run
+from tests.whole_matrix import run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
 
@@ -136,11 +135,6 @@ async def table_cleaner() -> AsyncIterator[TableCleaner]:
         yield cleaner
     finally:
         await cleaner.close()
-
-
-def worker_id() -> str | None:
-    """The pytest-xdist worker this process is (gw0, gw1, ...), or None without xdist."""
-    return os.environ.get("PYTEST_XDIST_WORKER")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -32,11 +32,16 @@ class WholeMatrixWaitTooLong(RuntimeError):
     """Another worker's whole matrix held the turn for longer than TURN_BOUND_S."""
 
 
+def worker_id() -> str | None:
+    """The pytest-xdist worker this process is (gw0, gw1, ...), or None without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder every xdist worker of this run shares (the base temp folder of the controller);
     without xdist, this run's own base temp folder, so separate runs never wait for each other."""
     base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return base.parent if worker_id() else base
 
 
 @asynccontextmanager

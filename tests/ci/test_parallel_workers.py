@@ -18,7 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INNER_TEST = """
 import json, os, pathlib
 import pytest
-from tests.conftest import postgres_database, sqlite_database, worker_id
+from tests.conftest import postgres_database, sqlite_database
+from tests.whole_matrix import worker_id
 
 @pytest.mark.parametrize("n", range(8))
 async def test_records_its_databases(n, sqlite_database, postgres_database):

@@ -12,7 +12,8 @@ import pytest
 
 from benchmarks.load import LoadPlan
 from scenarios.databases import Database
-from tests.conftest import TableCleaner, worker_id
+from tests.conftest import TableCleaner
+from tests.whole_matrix import worker_id
 
 # The test run's load; `nox -s bench` sends the full 500 over 50. Override with
 # HARNESS_LOAD_REQUESTS / HARNESS_LOAD_SESSIONS.

@@ -148,6 +148,13 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (MkDocs, docs/) into site/, every warning an error."""
+    install(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmark load, raw-driver baseline, guard, Hypothesis, matrix; write reports/bench.*."""

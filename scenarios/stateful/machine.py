@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -55,9 +55,6 @@ from scenarios.stateful.violations import (
     _describe,
     _failure_outcome,
 )
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

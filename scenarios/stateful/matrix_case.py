@@ -11,7 +11,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hypothesis import settings
 
@@ -24,10 +24,6 @@ from scenarios.runner import CaseResult, judge, skipped_result
 from scenarios.stateful.machine import open_machine
 from scenarios.stateful.profiles import matrix_settings
 from scenarios.stateful.search import GUARDS, INTERLEAVING, SCENARIO_NAME, search, write_report
-
-if TYPE_CHECKING:
-    pass
-
 
 _ONE_SEARCH_AT_A_TIME = threading.Lock()
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hypothesis import Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
-
-if TYPE_CHECKING:
-    pass
-
 
 PROFILE_VARIABLE = "HARNESS_HYPOTHESIS_PROFILE"
 DATABASE_VARIABLE = "HARNESS_HYPOTHESIS_DB"

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hypothesis import settings
 from hypothesis.errors import Flaky, HypothesisException
@@ -20,9 +20,6 @@ from scenarios.outcomes import PRIORITY, Outcome
 from scenarios.redaction import redact
 from scenarios.stateful.machine import RequestHistory
 from scenarios.stateful.violations import ErrorFound, StatefulViolation
-
-if TYPE_CHECKING:
-    pass
 
 SCENARIO_NAME = "stateful"
 INTERLEAVING = "search"

@@ -4,15 +4,12 @@ them apart and shrinks each."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from scenarios.adapter import (
     ChatResponse,
 )
 from scenarios.outcomes import FK_CODES, LOCK_CODES, Outcome
-
-if TYPE_CHECKING:
-    pass
 
 
 class StatefulViolation(AssertionError):

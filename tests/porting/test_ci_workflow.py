@@ -96,19 +96,19 @@ def test_the_matrix_is_sharded_into_every_cell_session_of_the_noxfile() -> None:
 
 
 def test_the_workflow_covers_the_nox_sessions_of_ci_run() -> None:
-    """.ci/run runs lint, the matrix (`nox`), the matrix on the embedded server, the tests and
-    the lowest versions on one machine; the workflow runs the same: lint in its own job, the
-    matrix as its cells, and the rest, in .ci/run's order, in the `tests` job (where `-R`, which
-    reuses a venv of the same machine, has nothing to reuse)."""
+    """.ci/run runs lint, the docs site, the matrix (`nox`), the matrix on the embedded server,
+    the tests and the lowest versions on one machine; the workflow runs the same: lint and the
+    docs in their own job, the matrix as its cells, and the rest, in .ci/run's order, in the
+    `tests` job (where `-R`, which reuses a venv of the same machine, has nothing to reuse)."""
     expected = [
         [word for word in command if word != "-R"]
         for command in nox_commands(CI_RUN.read_text(encoding="utf-8").splitlines())
     ]
-    assert expected[0] == ["nox", "-s", "lint"]
-    assert expected[1] == ["nox"]
+    assert expected[:2] == [["nox", "-s", "lint"], ["nox", "-s", "docs"]]
+    assert expected[2] == ["nox"]
     assert ["nox", "-s", "tests"] in expected
-    assert nox_commands(run_lines(jobs()["lint"])) == [["nox", "-s", "lint"]]
-    assert nox_commands(run_lines(jobs()["tests"])) == expected[2:]
+    assert nox_commands(run_lines(jobs()["lint"])) == expected[:2]
+    assert nox_commands(run_lines(jobs()["tests"])) == expected[3:]
 
 
 def test_every_job_with_a_database_has_postgres_15_and_the_harness_points_at_it() -> None:

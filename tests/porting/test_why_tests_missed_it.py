@@ -2,7 +2,7 @@
 
 Each test runs the support desk's buggy twin (`fresh_session`) twice: once under a test setup
 teams commonly use, where it passes, and once the way the harness runs it, with real, separate
-pooled connections, where it fails. docs/porting.md cites these tests.
+pooled connections, where it fails. docs/explanation/why-tests-miss.md cites these tests.
 """
 
 from __future__ import annotations

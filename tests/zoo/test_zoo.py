@@ -36,7 +36,7 @@ DATABASES = ("sqlite", "postgresql")
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
 # The score, variant by variant (a cell may list the scores it accepts, `a|b`);
-# docs/porting.md shows the same table. The guard is told each
+# docs/evaluation.md shows the same table. The guard is told each
 # request's response (a success status, and the after-response point), so it names a 201 whose
 # writes were not kept ("acknowledged but not saved") and a commit after the response.
 SCORES: dict[str, dict[str, str]] = {

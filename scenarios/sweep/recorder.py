@@ -159,11 +159,11 @@ class Recorder:
             return False
         expected = self._expected
         if expected is not None:
+            self.seen.add(engine)  # disposed when the sweep ends, whichever database it is on
             if database_key(engine.url) != expected:
                 shown = mask_password(engine.url)
                 self.foreign.append(shown)
                 raise ForeignDatabase(shown)
-            self.seen.add(engine)
         return self._run is not None
 
 

@@ -171,7 +171,10 @@ def _summary(request: RequestSweep) -> str:
 
 def run_sweep(args: argparse.Namespace) -> int:
     if not args.app_factory and not args.app:
-        return _usage("--app-factory MODULE:FUNC (or --app MODULE:ATTR) is required")
+        return _usage(
+            "--app-factory MODULE:FUNC is required (or --app MODULE:ATTR with --sessionmaker "
+            "or --engine)"
+        )
     if args.db not in KINDS:
         return _usage(f"--db must be one of {', '.join(KINDS)}, got {args.db!r}")
     if args.max_boundaries < 1:

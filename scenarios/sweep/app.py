@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
@@ -73,9 +74,17 @@ class ServedApp:
     async def _call_asgi(self, request: SweepRequest) -> Answer:
         transport = httpx.ASGITransport(app=self._asgi_with_fault, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            response = await client.request(
-                request.method, request.path, json=request.body, headers=list(request.headers)
-            )
+            if request.form is not None:
+                response = await client.request(
+                    request.method,
+                    request.path,
+                    data=dict(request.form),
+                    headers=list(request.headers),
+                )
+            else:
+                response = await client.request(
+                    request.method, request.path, json=request.body, headers=list(request.headers)
+                )
             return Answer(response.status_code, response.text)
 
     async def _asgi_with_fault(
@@ -92,7 +101,12 @@ class ServedApp:
         await self.app(scope, receive, faulting_send)
 
     def _call_wsgi(self, request: SweepRequest) -> Answer:
-        payload = b"" if request.body is None else json.dumps(request.body).encode()
+        if request.form is not None:
+            payload = urlencode(request.form).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            payload = b"" if request.body is None else json.dumps(request.body).encode()
+            content_type = "application/json" if request.body is not None else ""
         path, _, query = request.path.partition("?")
         environ = {
             "wsgi.version": (1, 0),
@@ -110,7 +124,7 @@ class ServedApp:
             "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
             "CONTENT_LENGTH": str(len(payload)),
-            "CONTENT_TYPE": "application/json" if request.body is not None else "",
+            "CONTENT_TYPE": content_type,
         }
         for name, value in request.headers:
             key = name.upper().replace("-", "_")

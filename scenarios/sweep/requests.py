@@ -14,6 +14,12 @@ A request file (TOML) holds all of it:
     json = { user = { username = "sweep", email = "s@example.com", password = "pw-12345" } }
     save = { token = "user.token" }                    # name = path in the response's JSON
 
+    [[setup]]                                          # a login form (OAuth2PasswordRequestForm)
+    method = "POST"
+    path = "/auth/token"
+    form = { username = "s@example.com", password = "pw-12345" }
+    save = { token = "access_token" }
+
     [[request]]                                        # swept, in order
     method = "POST"
     path = "/api/articles"
@@ -40,7 +46,7 @@ from typing import Any
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
-_REQUEST_KEYS = frozenset({"method", "path", "json", "headers", "save", "name"})
+_REQUEST_KEYS = frozenset({"method", "path", "json", "form", "headers", "save"})
 _FILE_KEYS = frozenset({"headers", "setup", "request"})
 
 
@@ -58,6 +64,7 @@ class SweepRequest:
     body: Any = None  # parsed JSON, or None
     headers: Headers = ()  # sent as given; values may hold ${name}
     save: tuple[tuple[str, str], ...] = ()  # (name, JSON path in the response) to keep
+    form: tuple[tuple[str, str], ...] | None = None  # a form body (a login), instead of JSON
 
     @classmethod
     def parse(cls, line: str) -> SweepRequest:
@@ -82,13 +89,16 @@ class SweepRequest:
         *,
         headers: Headers = (),
         save: tuple[tuple[str, str], ...] = (),
+        form: tuple[tuple[str, str], ...] | None = None,
         where: str = "request",
     ) -> SweepRequest:
         if method.upper() not in METHODS:
             raise UsageError(f"{where}: unknown method {method!r}; use one of {', '.join(METHODS)}")
         if not path.startswith("/"):
             raise UsageError(f"{where}: the path must start with '/', got {path!r}")
-        return cls(method.upper(), path, body, headers, save)
+        if form is not None and body is not None:
+            raise UsageError(f"{where}: give 'json' or 'form', not both")
+        return cls(method.upper(), path, body, headers, save, form)
 
     def with_headers(self, headers: Headers) -> SweepRequest:
         """`headers` first, then the request's own (which win for the same name)."""
@@ -98,6 +108,8 @@ class SweepRequest:
 
     def describe(self) -> str:
         """Method, path and body: never the headers, which carry tokens."""
+        if self.form is not None:  # the keys only: a form carries passwords
+            return f"{self.method} {self.path} form({', '.join(k for k, _ in self.form)})"
         return f"{self.method} {self.path}" + (
             "" if self.body is None else f" {json.dumps(self.body)}"
         )
@@ -120,6 +132,9 @@ class SweepRequest:
             path=str(substitute(self.path, values, where)),
             body=substitute(self.body, values, where),
             headers=tuple(headers),
+            form=None
+            if self.form is None
+            else tuple((k, str(substitute(v, values, where))) for k, v in self.form),
         )
 
 
@@ -222,12 +237,16 @@ def _table(entry: Any, where: str) -> SweepRequest:
         raise UsageError(f"{where}: 'method' and 'path' are required strings")
     headers = _string_table(entry.get("headers", {}), f"{where}: headers")
     save = _string_table(entry.get("save", {}), f"{where}: save")
+    form = None
+    if "form" in entry:
+        form = tuple(_string_table(entry["form"], f"{where}: form").items())
     return SweepRequest.build(
         entry["method"],
         entry["path"],
         entry.get("json"),
         headers=tuple(headers.items()),
         save=tuple(save.items()),
+        form=form,
         where=where,
     )
 

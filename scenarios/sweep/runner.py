@@ -138,13 +138,15 @@ class _Sweeper:
 
     async def setup(self, request: SweepRequest) -> Answer:
         """A setup request: sent once, not swept; it must succeed."""
-        answer = await self.served.call(request)
+        watch = RunWatch(request.describe())
+        with watch:
+            answer = await self.served.call(request)
         self.recorder.check_database()
         if not answer.succeeded:
+            cause = f"the database raised {watch.cause}" if watch.cause else answer.body[:200]
             raise UsageError(
                 f"setup request {request.describe()} answered "
-                f"{'nothing' if answer.status is None else f'HTTP {answer.status}'}: "
-                f"{answer.body[:200]}"
+                f"{'nothing' if answer.status is None else f'HTTP {answer.status}'}: {cause}"
             )
         return answer
 

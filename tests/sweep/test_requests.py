@@ -150,3 +150,18 @@ def test_a_bad_app_or_header_option_is_one_line_and_exit_2(
 
 def test_parse_header_keeps_colons_in_the_value() -> None:
     assert parse_header("Authorization: Bearer a:b") == ("Authorization", "Bearer a:b")
+
+
+def test_a_login_form_is_read_and_its_values_never_shown(tmp_path: Path) -> None:
+    path = tmp_path / "login.toml"
+    path.write_text(
+        '[[setup]]\nmethod = "POST"\npath = "/auth/token"\n'
+        'form = { username = "a@example.com", password = "${env.SWEEP_PW}" }\n'
+        'save = { token = "access_token" }\n'
+        '[[request]]\nmethod = "POST"\npath = "/x"\n'
+    )
+    plan, _ = load_request_file(path)
+    (login,) = plan.setup
+    assert login.describe() == "POST /auth/token form(username, password)"
+    with pytest.raises(UsageError, match="SWEEP_PW, which is not set"):
+        login.resolve({}, setup=True)  # a form value is never left out, unlike a header

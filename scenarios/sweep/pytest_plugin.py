@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,10 @@ from scenarios.sweep.report import write_reports
 from scenarios.sweep.requests import RequestPlan
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
 from scenarios.sweep.sources import AppSource
+
+if TYPE_CHECKING:
+    from scenarios.sweep.requests import RequestPlan
+    from scenarios.sweep.sources import AppSource
 
 MARKER = "atomicity_sweep"
 REPORTS_OPTION = "--sweep-reports"
@@ -53,6 +57,8 @@ def run_sweep_blocking(
     """Run a sweep from sync or async test code: on a thread with an event loop of its own.
     `factory` may be an `AppSource` (an app object and its session maker); a `RequestPlan`
     (setup requests, saved values) stands for all the requests."""
+    from scenarios.sweep.requests import RequestPlan
+
     loaded = load_factory(factory) if isinstance(factory, str) else factory
     plans = [r for r in requests if isinstance(r, RequestPlan)]
     plan: RequestPlan | list[SweepRequest] = (

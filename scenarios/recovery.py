@@ -218,11 +218,20 @@ async def run_wiring(
                     await opened.aclose()
                 except Exception as error:
                     closing = _hook_failed("exit from open()", error)
-                await janitor.reclaim()
-                await janitor.close()
-                await scratch.aclose()  # the last fresh database of ours (not the caller's)
-                scratch = AsyncExitStack()
-                database = await scratch.enter_async_context(open_scratch_database(database.kind))
+                try:
+                    await janitor.reclaim()
+                    await janitor.close()
+                    await scratch.aclose()  # the last fresh database of ours (not the caller's)
+                    scratch = AsyncExitStack()
+                    database = await scratch.enter_async_context(
+                        open_scratch_database(database.kind)
+                    )
+                except Exception as error:  # the server went away: no case can run now
+                    reason = str(error).splitlines()[0] if str(error) else ""
+                    broken = redact(
+                        f"no fresh scratch database to reopen on ({type(error).__name__}: {reason})"
+                    )
+                    continue
                 janitor = Janitor(database)
                 opened = AsyncExitStack()
                 try:

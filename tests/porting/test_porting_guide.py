@@ -1,4 +1,5 @@
-"""docs/porting.md cannot rot: every fenced block in it is exercised here, by its tag.
+"""The docs cannot rot: every fenced block of docs/ (the guide, docs/porting.md, and every page
+beside it) is exercised here, by its tag.
 
 - `python part-of=PATH`: together, in order, the blocks are PATH (every non-blank line);
 - `python|toml|yaml excerpt=PATH`: the block appears verbatim in PATH;
@@ -30,7 +31,7 @@ from typing import Any
 import pytest
 
 from examples.support_desk.adapter import TARGET
-from scenarios import plugin
+from scenarios import inputs, plugin
 from scenarios.cli import build_parser
 from scenarios.databases import KINDS, Database
 from scenarios.guard import pytest_plugin as guard_plugin
@@ -44,13 +45,20 @@ from scenarios.sweep.requests import load_request_file
 from scenarios.targets import configured_target, load_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GUIDE = REPO_ROOT / "docs" / "porting.md"
+DOCS = REPO_ROOT / "docs"
+GUIDE = DOCS / "porting.md"
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 FENCE = re.compile(r"^```(\S*)(.*)$")
 
 
+def pages() -> list[Path]:
+    """Every Markdown page of the docs site, the guide first."""
+    return sorted(DOCS.rglob("*.md"), key=lambda page: (page != GUIDE, page.as_posix()))
+
+
 @dataclass(frozen=True)
 class Block:
+    page: str  # docs/porting.md, ...
     language: str
     tag: str
     option: str | None  # the value of `key=value`, when the tag is one
@@ -59,25 +67,35 @@ class Block:
 
     @property
     def id(self) -> str:
-        return f"line{self.line}-{self.language}-{self.tag}"
+        return f"{self.page.removeprefix('docs/')}:line{self.line}-{self.language}-{self.tag}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.page}:{self.line}"
 
 
 def blocks() -> list[Block]:
+    return [block for page in pages() for block in page_blocks(page)]
+
+
+def page_blocks(page: Path) -> list[Block]:
+    name = page.relative_to(REPO_ROOT).as_posix()
     found: list[Block] = []
     current: re.Match[str] | None = None
     start, lines = 0, list[str]()
-    for number, line in enumerate(GUIDE.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         match = FENCE.match(line)
         if current is None and match and match.group(1):
             current, start, lines = match, number, []
         elif current is not None and line == "```":
             info = current.group(2).strip()
             tag, _, option = info.partition("=")
-            found.append(Block(current.group(1), tag, option or None, "\n".join(lines), start))
+            body = "\n".join(lines)
+            found.append(Block(name, current.group(1), tag, option or None, body, start))
             current = None
         elif current is not None:
             lines.append(line)
-    assert current is None, f"unclosed fence at docs/porting.md:{start}"
+    assert current is None, f"unclosed fence at {name}:{start}"
     return found
 
 
@@ -101,7 +119,7 @@ KNOWN = {
 
 
 def test_every_block_in_the_guide_has_a_tag_this_test_exercises() -> None:
-    untested = [f"line {b.line}: ```{b.language} {b.tag}" for b in blocks()]
+    untested = [f"{b.where}: ```{b.language} {b.tag}" for b in blocks()]
     untested = [
         u for u, b in zip(untested, blocks(), strict=True) if (b.language, b.tag) not in KNOWN
     ]
@@ -127,7 +145,7 @@ def test_an_excerpt_is_quoted_verbatim(block: Block) -> None:
 
 @pytest.mark.parametrize("block", of("python", "run"))
 def test_a_python_snippet_runs(block: Block) -> None:
-    code = compile(block.body, f"docs/porting.md:{block.line}", "exec")
+    code = compile(block.body, block.where, "exec")
     with contextlib.redirect_stdout(io.StringIO()):
         exec(code, {"__name__": "porting_guide"})
 
@@ -174,8 +192,15 @@ def _plugin_options() -> set[str]:
     return names
 
 
+VARIABLES = {value for name, value in vars(inputs).items() if name.endswith("_VARIABLE")}
+
+
 def check_command(words: list[str]) -> None:
-    """Fail unless `words` is a command the guide may tell a reader to type."""
+    """Fail unless `words` is a command the guide may tell a reader to type; it may set the
+    harness's own environment variables first (`HARNESS_PG_URL=embedded nox`)."""
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
+        assert words[0].partition("=")[0] in VARIABLES, words[0]
+        words = words[1:]
     match words:
         case ["pip", "install", "-e", _]:
             pass
@@ -246,7 +271,7 @@ def test_a_noxfile_session_in_the_guide_runs_real_commands(block: Block) -> None
     saved = sys.modules.get("nox")
     sys.modules["nox"] = fake
     try:
-        exec(compile(block.body, f"docs/porting.md:{block.line}", "exec"), {})
+        exec(compile(block.body, block.where, "exec"), {})
     finally:
         if saved is not None:
             sys.modules["nox"] = saved

@@ -9,9 +9,14 @@ is a throwaway one the run starts itself (scenarios.embedded_postgres).
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
+import socket
 import sqlite3
+import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -88,6 +93,106 @@ def postgres_required() -> bool:
     return bool(os.environ.get("CI"))
 
 
+# -- who owns a scratch database: a run marks each one, a later run removes orphans -----------
+
+OWNER_MARK = "two-sessions-harness scratch"
+_OWNER = re.compile(rf"^{OWNER_MARK}: pid=(\d+) host=(\S+) started=(\d+(?:\.\d+)?)$")
+_SQLITE_FOLDER = re.compile(r"^harness-p(\d+)-")
+
+
+def owner_mark() -> str:
+    """What a scratch database says about the run that made it (a COMMENT ON DATABASE)."""
+    return f"{OWNER_MARK}: pid={os.getpid()} host={socket.gethostname()} started={time.time():.0f}"
+
+
+def _process_start(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch), from /proc; None where there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = float(stat.rsplit(")", 1)[1].split()[19])
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _process_running(pid: int, since: float | None = None) -> bool:
+    """Whether `pid` is alive on this host (and, given `since`, started no later: a pid the
+    system reused for a newer process does not own an older database)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    if since is None:
+        return True
+    started = _process_start(pid)
+    return started is None or started <= since + 2
+
+
+def orphaned(comment: str | None) -> bool:
+    """A marked scratch database whose run, on this host, is no longer running. An unmarked
+    one (another tool's, or an older harness's still running) is never judged an orphan."""
+    match = _OWNER.match(comment or "")
+    if match is None or match.group(2) != socket.gethostname():
+        return False
+    return not _process_running(int(match.group(1)), float(match.group(3)))
+
+
+def _say_removed(kind: str, names: list[str]) -> None:
+    if names:
+        print(
+            f"removed {len(names)} {kind} scratch database(s) left by runs no longer running: "
+            + ", ".join(names),
+            file=sys.stderr,
+        )
+
+
+async def remove_orphans_postgres(admin: Any) -> list[str]:
+    """Drop every `harness_*` database marked by a run of this host that is not running."""
+    rows = await admin.fetch(
+        "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database "
+        "WHERE datname LIKE 'harness\\_%'"
+    )
+    removed: list[str] = []
+    for row in rows:
+        if orphaned(row["comment"]):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+            removed.append(str(row["datname"]))
+    _say_removed("PostgreSQL", removed)
+    return removed
+
+
+def remove_orphans_sqlite(directory: Path | None) -> list[str]:
+    """Remove `harness-p<pid>-*` folders of runs of this host that are not running."""
+    folder = Path(directory or tempfile.gettempdir())
+    removed: list[str] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SQLITE_FOLDER.match(entry.name)
+        if match is None or not entry.is_dir():
+            continue
+        try:
+            since = entry.stat().st_mtime
+        except OSError:
+            continue
+        if not _process_running(int(match.group(1)), since):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    _say_removed("SQLite", removed)
+    return removed
+
+
 def _asyncpg_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -117,7 +222,11 @@ async def scratch_postgres(server: URL | None = None) -> AsyncIterator[Database]
     admin = await _admin_connection(server)
     try:
         version = f"PostgreSQL {await admin.fetchval('SHOW server_version')}"
+        await remove_orphans_postgres(admin)
         await admin.execute(f'CREATE DATABASE "{name}"')
+        # Marked with its owner: a run killed before its cleanup leaves it to the next run.
+        mark = owner_mark().replace("'", "''")
+        await admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{mark}'")
         # A scratch database need not survive a crash: commits skip the WAL flush wait.
         # Visibility and locking, which the bug is about, are unchanged.
         await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
@@ -146,7 +255,8 @@ async def scratch_sqlite(directory: Path | None = None) -> AsyncIterator[Databas
     """A real file, opened by separate connections with real file locks; on a RAM file system
     when there is one (HARNESS_SQLITE_DIR, else /dev/shm), since fsync speed proves nothing."""
     directory = directory or _sqlite_directory()
-    with tempfile.TemporaryDirectory(prefix="harness-", dir=directory) as folder:
+    remove_orphans_sqlite(directory)
+    with tempfile.TemporaryDirectory(prefix=f"harness-p{os.getpid()}-", dir=directory) as folder:
         path = Path(folder) / "harness.sqlite3"
         yield Database("sqlite", f"sqlite+aiosqlite:///{path}", f"SQLite {sqlite3.sqlite_version}")
 

@@ -6,10 +6,11 @@ row locks, so the next case's reset would fail ("database is locked", a lock tim
 it, the whole run. After each case the harness asks the database itself whether anything still
 holds a transaction (Postgres: a backend of the scratch database, other than the harness's own
 check, "idle in transaction"; SQLite: the file's write lock cannot be taken) and asks the session
-guard where the connection was taken. Then it takes the connections back: on Postgres it
-terminates every other backend of the scratch database (the harness owns it; the pools
-reconnect); on SQLite, where another process's handle cannot be closed, the rest of the cases
-run on a fresh file.
+guard where the connection was taken. Then it takes the connections back (on Postgres it
+terminates every other backend of the scratch database, which the harness owns), and the rest
+of the cases run on a target opened again on a fresh scratch database: an adapter's `open()`
+that seeds data never finds its own rows there (docs/porting.md, section 6). Whatever an
+adapter's `open()` raises becomes `could not run` for the cases it kept from running.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sqlalchemy.engine import make_url
 
 from scenarios.adapter import Target, TargetFactory
 from scenarios.databases import CONNECT_TIMEOUT_S, Database, open_scratch_database
-from scenarios.outcomes import Outcome
+from scenarios.outcomes import Outcome, Verdict
+from scenarios.redaction import redact
 from scenarios.runner import (
     CaseResult,
     judge,
@@ -121,6 +123,36 @@ def _named_leak(result: CaseResult, held: int) -> CaseResult:
     )
 
 
+COULD_NOT_RUN = "could not run"
+
+
+def could_not_run(
+    scenario: Scenario, interleaving: Any, wiring: str, db: str, expected: str, reason: str
+) -> CaseResult:
+    """A case the adapter's own hook (its `open`) kept from running: `error`, always
+    `unexpected` (the run fails), with the reason; never `ok`, never a traceback."""
+    return CaseResult(
+        scenario=scenario.name,
+        interleaving=interleaving.id,
+        wiring=wiring,
+        db=db,
+        expected=expected,
+        observed=Outcome.ERROR.value,
+        verdict=Verdict.UNEXPECTED,
+        detail=f"{COULD_NOT_RUN}: {reason}",
+        duration_s=0.0,
+        guards=scenario.guards,
+        steps=interleaving.steps,
+    )
+
+
+def _hook_failed(hook: str, error: BaseException) -> str:
+    first = str(error).splitlines()[0] if str(error) else ""
+    return redact(
+        f"the adapter's {hook} raised {type(error).__name__}" + (f": {first}" if first else "")
+    )
+
+
 async def run_wiring(
     factory: TargetFactory,
     database: Database,
@@ -130,20 +162,39 @@ async def run_wiring(
     expected_outcome: Callable[[str, str, str, str], str],
     record: Callable[[CaseResult], Any],
 ) -> None:
-    """Every case of one wiring on one database, each ending with a verdict."""
+    """Every case of one wiring on one database, each ending with a verdict.
+
+    The target is opened once on `database`; after a case that leaves a mess (a connection
+    held, an `error`) it is closed and opened again on a fresh scratch database of the same
+    kind, so an adapter whose `open()` seeds data (registers its user) meets an empty database
+    every time it is opened. An exception from the adapter's `open()` (or its exit) turns the
+    cases it kept from running into `could not run` with the reason; the rest still run."""
     async with AsyncExitStack() as stack:
         janitor = Janitor(database)
         stack.push_async_callback(lambda: janitor.close())
+        scratch = AsyncExitStack()  # the fresh database a reopen made, dropped at the next
+        stack.push_async_callback(lambda: scratch.aclose())
         opened = AsyncExitStack()  # the current target: reopened after a case leaves a mess
         stack.push_async_callback(lambda: opened.aclose())
-        target: Target = await opened.enter_async_context(factory.open(wiring, database))
+        target: Target | None = None
+        broken: str | None = None  # why the target could not be (re)opened
+        try:
+            target = await opened.enter_async_context(factory.open(wiring, database))
+        except Exception as error:
+            broken = _hook_failed("open()", error)
         for scenario in scenarios:
-            reason = missing_capabilities(target, scenario)
+            reason = None if target is None else missing_capabilities(target, scenario)
             for interleaving in scenario.interleavings():
                 if reason:
                     record(skipped_case(scenario, interleaving, wiring, database.kind, reason))
                     continue
                 expected = expected_outcome(scenario.name, interleaving.id, wiring, database.kind)
+                if target is None:
+                    why = broken or "the adapter's open() failed"
+                    record(
+                        could_not_run(scenario, interleaving, wiring, database.kind, expected, why)
+                    )
+                    continue
                 result = await run_case_safely(
                     target,
                     scenario,
@@ -158,15 +209,35 @@ async def run_wiring(
                 record(result)
                 if not held and result.observed not in _RECLAIM_AFTER:
                     continue
-                # Take the connections back, and give the app a fresh pool: a pool whose
-                # connections were leaked stays exhausted even once their backends are gone.
-                await opened.aclose()
-                if not await janitor.reclaim():
-                    # The SQLite file stays locked by a handle the harness cannot close.
-                    database = await stack.enter_async_context(open_scratch_database(database.kind))
-                    janitor = Janitor(database)
+                # Take the connections back, and give the app a fresh pool (a pool whose
+                # connections were leaked stays exhausted even once their backends are gone)
+                # on a fresh database: what the last `open()` seeded is not there twice.
+                target = None
+                closing: str | None = None
+                try:
+                    await opened.aclose()
+                except Exception as error:
+                    closing = _hook_failed("exit from open()", error)
+                try:
+                    await janitor.reclaim()
+                    await janitor.close()
+                    await scratch.aclose()  # the last fresh database of ours (not the caller's)
+                    scratch = AsyncExitStack()
+                    database = await scratch.enter_async_context(
+                        open_scratch_database(database.kind)
+                    )
+                except Exception as error:  # the server went away: no case can run now
+                    reason = str(error).splitlines()[0] if str(error) else ""
+                    broken = redact(
+                        f"no fresh scratch database to reopen on ({type(error).__name__}: {reason})"
+                    )
+                    continue
+                janitor = Janitor(database)
                 opened = AsyncExitStack()
-                target = await opened.enter_async_context(factory.open(wiring, database))
+                try:
+                    target = await opened.enter_async_context(factory.open(wiring, database))
+                except Exception as error:
+                    broken = "; ".join(filter(None, [closing, _hook_failed("open()", error)]))
 
 
 # Outcomes after which connections may be left behind, even when none is in a transaction.

@@ -2,26 +2,36 @@
 any request of any SQLAlchemy app, with no adapter and no checkpoint in the app; then the
 database, read through a connection of its own, says whether the request was all or nothing.
 
-- `recorder`: what it observes (engine and session events) and the fault it raises;
+- `recorder`: the boundaries (engine events) and the fault it raises there;
+- `watch`: what a run wrote and kept, as the session guard counts it (the one notion of a
+  write), and the database error the driver raised;
 - `snapshot`: the database by reflection, its diff, and the restore between runs;
-- `app`: loading `MODULE:FUNC`, ASGI or WSGI, calling it in-process;
+- `sources`: the app under test on a scratch database, from a factory or an app object and the
+  session maker or engine it uses (`AppSource`, `open_app`: also for other doors);
+- `requests`: requests as a team writes them (headers, setup, saved values, request files);
+- `app`: ASGI or WSGI, called in-process;
 - `verdicts`: what a run means; `runner`: the sweep; `report`: sweep.json and sweep.md;
-- `cli`: `python -m scenarios sweep`; `pytest_plugin`: the `atomicity_sweep` fixture and marker.
+- `cli`: `python -m scenarios sweep` (its option groups reusable by other doors);
+  `pytest_plugin`: the `atomicity_sweep` fixture and marker.
 """
 
 from __future__ import annotations
 
-from scenarios.sweep.app import SweepRequest, UsageError
 from scenarios.sweep.recorder import SweepFault
+from scenarios.sweep.requests import RequestPlan, SweepRequest, UsageError
 from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
+from scenarios.sweep.sources import AppSource, open_app
 from scenarios.sweep.verdicts import Outcome
 
 __all__ = [
+    "AppSource",
     "Outcome",
+    "RequestPlan",
     "RequestSweep",
     "SweepFault",
     "SweepRequest",
     "SweepResult",
     "UsageError",
+    "open_app",
     "sweep",
 ]

@@ -10,53 +10,21 @@ import io
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
-from scenarios.loading import NotLoadable, load_attribute
 from scenarios.sweep.recorder import RECORDER, SweepFault
+from scenarios.sweep.requests import SweepRequest, UsageError
+from scenarios.sweep.sources import AppFactory, load_factory
 
-AppFactory = Callable[[str], Any]
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+if TYPE_CHECKING:
+    from scenarios.sweep.watch import RunWatch
+
 REQUEST_TIMEOUT_S = 30.0  # a request that hangs is reported, never waited for forever
 LIFESPAN_TIMEOUT_S = 30.0
 BASE_URL = "http://sweep.invalid"
-
-
-class UsageError(ValueError):
-    """Bad input to the sweep: the message is the one line the CLI prints."""
-
-
-@dataclass(frozen=True)
-class SweepRequest:
-    method: str
-    path: str
-    body: Any = None  # parsed JSON, or None
-
-    @classmethod
-    def parse(cls, line: str) -> SweepRequest:
-        """'METHOD PATH [JSON BODY]', as the CLI's --request takes it."""
-        parts = line.strip().split(None, 2)
-        if len(parts) < 2:
-            raise UsageError(f"--request {line!r}: expected 'METHOD PATH [JSON BODY]'")
-        method, path = parts[0].upper(), parts[1]
-        if method not in METHODS:
-            raise UsageError(f"--request {line!r}: unknown method {parts[0]!r}; use {METHODS}")
-        if not path.startswith("/"):
-            raise UsageError(f"--request {line!r}: the path must start with '/'")
-        body = None
-        if len(parts) == 3:
-            try:
-                body = json.loads(parts[2])
-            except json.JSONDecodeError as error:
-                raise UsageError(f"--request {line!r}: the body is not JSON ({error})") from None
-        return cls(method, path, body)
-
-    def describe(self) -> str:
-        return f"{self.method} {self.path}" + (
-            "" if self.body is None else f" {json.dumps(self.body)}"
-        )
 
 
 @dataclass(frozen=True)
@@ -67,17 +35,6 @@ class Answer:
     @property
     def succeeded(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def load_factory(spec: str) -> AppFactory:
-    """`MODULE:FUNC`, with the current folder importable first, as uvicorn does."""
-    try:
-        factory = load_attribute(spec, "MODULE:FUNC")
-    except NotLoadable as error:
-        raise UsageError(f"--app-factory {spec!r}: {error}") from None
-    if not callable(factory):
-        raise UsageError(f"--app-factory {spec!r}: {spec.partition(':')[2]!r} is not callable")
-    return factory
 
 
 def is_asgi(app: Any) -> bool:
@@ -92,7 +49,7 @@ class ServedApp:
         self.app = app
         self.kind: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
         self._lifespan: _Lifespan | None = None
-        self.fault_response = False
+        self.watch: RunWatch | None = None  # the run under watch, told the response's start
 
     async def start(self) -> None:
         if self.kind == "asgi":
@@ -117,7 +74,17 @@ class ServedApp:
     async def _call_asgi(self, request: SweepRequest) -> Answer:
         transport = httpx.ASGITransport(app=self._asgi_with_fault, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            response = await client.request(request.method, request.path, json=request.body)
+            if request.form is not None:
+                response = await client.request(
+                    request.method,
+                    request.path,
+                    data=dict(request.form),
+                    headers=list(request.headers),
+                )
+            else:
+                response = await client.request(
+                    request.method, request.path, json=request.body, headers=list(request.headers)
+                )
             return Answer(response.status_code, response.text)
 
     async def _asgi_with_fault(
@@ -128,13 +95,18 @@ class ServedApp:
     ) -> None:
         async def faulting_send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                _response_boundary(int(message["status"]))
+                self._response_boundary(int(message["status"]))
             await send(message)
 
         await self.app(scope, receive, faulting_send)
 
     def _call_wsgi(self, request: SweepRequest) -> Answer:
-        payload = b"" if request.body is None else json.dumps(request.body).encode()
+        if request.form is not None:
+            payload = urlencode(request.form).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            payload = b"" if request.body is None else json.dumps(request.body).encode()
+            content_type = "application/json" if request.body is not None else ""
         path, _, query = request.path.partition("?")
         environ = {
             "wsgi.version": (1, 0),
@@ -152,14 +124,17 @@ class ServedApp:
             "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
             "CONTENT_LENGTH": str(len(payload)),
-            "CONTENT_TYPE": "application/json" if request.body is not None else "",
+            "CONTENT_TYPE": content_type,
         }
+        for name, value in request.headers:
+            key = name.upper().replace("-", "_")
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
         seen: list[str] = []
 
         def start_response(
             status: str, _headers: Any, _exc_info: Any = None
         ) -> Callable[[bytes], None]:
-            _response_boundary(int(status.split()[0]))
+            self._response_boundary(int(status.split()[0]))
             seen.append(status)
             return lambda _chunk: None
 
@@ -177,11 +152,13 @@ class ServedApp:
             return Answer(500, "the app returned without starting a response")
         return Answer(int(seen[-1].split()[0]), body.decode("utf-8", "replace"))
 
-
-def _response_boundary(status: int) -> None:
-    """The last boundary: the app is about to acknowledge. Only a 2xx start is one."""
-    if 200 <= status < 300 and (fault := RECORDER.boundary("response", f"HTTP {status}", None)):
-        raise fault
+    def _response_boundary(self, status: int) -> None:
+        """The last boundary: the app is about to acknowledge. Only a 2xx start is one; a
+        response that does start is told to the run's watch (the guard judges by it)."""
+        if 200 <= status < 300 and (fault := RECORDER.boundary("response", f"HTTP {status}", None)):
+            raise fault
+        if self.watch is not None:
+            self.watch.responded(status)
 
 
 class _Lifespan:
@@ -232,15 +209,4 @@ class _Lifespan:
             self._task.cancel()
 
 
-async def build_app(factory: AppFactory, url: str) -> ServedApp:
-    app = factory(url)
-    if inspect.isawaitable(app):
-        app = await app
-    if not callable(app):
-        raise UsageError(f"the app factory returned {type(app).__name__}, not an ASGI or WSGI app")
-    served = ServedApp(app)
-    await served.start()
-    return served
-
-
-__all__ = ["SweepFault"]
+__all__ = ["AppFactory", "SweepFault", "SweepRequest", "UsageError", "load_factory"]

@@ -2,6 +2,13 @@
 
     python -m scenarios sweep --app-factory MODULE:FUNC --db sqlite|postgresql
         --request 'METHOD PATH [JSON BODY]' [--request ...] [--reports DIR]
+    python -m scenarios sweep --app MODULE:ATTR --sessionmaker MODULE:ATTR [--metadata ...]
+        --db sqlite --request-file requests.toml [--header 'Authorization: Bearer ...']
+
+The app comes from a factory (`FUNC(url) -> app`) or, for an app built at import with a
+module-level engine or container, as the object itself with the session maker (rebound) or
+the engine (replaced, or a dependency-injector provider overridden) it reaches the database
+through. A request file (TOML) adds setup requests and values saved from responses.
 
 Exit status: 0 when every request is atomic at every boundary, 1 when any is not, 2 on a usage
 error (one line on stderr, naming what was wrong).
@@ -17,9 +24,17 @@ from typing import TypeVar
 
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.redaction import redact
-from scenarios.sweep.app import SweepRequest, UsageError, load_factory
 from scenarios.sweep.report import write_reports
+from scenarios.sweep.requests import (
+    RequestPlan,
+    SweepRequest,
+    UsageError,
+    load_request_file,
+    parse_header,
+    plan_with_headers,
+)
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, RequestSweep, SweepResult, sweep
+from scenarios.sweep.sources import AppSource
 from scenarios.sweep.verdicts import Outcome
 
 _Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
@@ -33,15 +48,9 @@ def add_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--app-factory", metavar="MODULE:FUNC", help="FUNC(url) returns the app")
+    add_app_options(parser)
     parser.add_argument("--db", metavar="|".join(KINDS), help="the scratch database to use")
-    parser.add_argument(
-        "--request",
-        action="append",
-        default=[],
-        metavar="'METHOD PATH [JSON BODY]'",
-        help="a request to sweep (repeatable; each starts where the one before left the data)",
-    )
+    add_request_options(parser)
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="report folder (default: reports)"
     )
@@ -53,6 +62,85 @@ def add_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="faulted runs per request at most; above it an even sample "
         f"(default {DEFAULT_MAX_BOUNDARIES})",
     )
+
+
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """--app-factory, or --app with --sessionmaker / --engine / --metadata (any app layout)."""
+    parser.add_argument("--app-factory", metavar="MODULE:FUNC", help="FUNC(url) returns the app")
+    parser.add_argument(
+        "--app", metavar="MODULE:ATTR", help="the app object itself (built at import)"
+    )
+    parser.add_argument(
+        "--sessionmaker",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a sessionmaker/async_sessionmaker the app uses: rebound to the scratch database",
+    )
+    parser.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="an engine attribute (or dependency-injector provider) the app uses: replaced",
+    )
+    parser.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a MetaData whose tables are created on the scratch database first",
+    )
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """--request lines, --request-file, --header: requests as a team writes them."""
+    parser.add_argument(
+        "--request",
+        action="append",
+        default=[],
+        metavar="'METHOD PATH [JSON BODY]'",
+        help="a request to sweep (repeatable; each starts where the one before left the data)",
+    )
+    parser.add_argument(
+        "--request-file",
+        type=Path,
+        metavar="FILE.toml",
+        help="setup requests, requests, headers and saved values (see docs/porting.md)",
+    )
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'Name: value'",
+        help="a header for every request (repeatable; ${env.NAME} reads the environment)",
+    )
+
+
+def app_source(args: argparse.Namespace) -> AppSource:
+    """The app the options name; UsageError naming what is missing or extra."""
+    return AppSource(
+        factory=args.app_factory or None,
+        app=args.app or None,
+        sessionmakers=tuple(args.sessionmaker),
+        engines=tuple(args.engine),
+        metadata=tuple(args.metadata),
+    )
+
+
+def request_plan(args: argparse.Namespace) -> RequestPlan:
+    """The requests the options give, each with the --header values (its own win)."""
+    headers = [parse_header(text) for text in args.header]
+    lines = [SweepRequest.parse(line) for line in args.request]
+    if args.request_file is not None:
+        plan, file_headers = load_request_file(args.request_file)
+        plan = plan_with_headers(plan, file_headers)
+        plan = RequestPlan(plan.requests + lines, plan.setup)
+    elif lines:
+        plan = RequestPlan(lines)
+    else:
+        raise UsageError("give at least one --request 'METHOD PATH [JSON BODY]' or --request-file")
+    return plan_with_headers(plan, headers)
 
 
 def _usage(message: str) -> int:
@@ -67,7 +155,7 @@ def _summary(request: RequestSweep) -> str:
         return redact(f"atomic     {name}: {len(request.boundaries)} boundaries, all ok")
     parts = []
     if request.first.outcome is not Outcome.OK:
-        parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:160]})")
+        parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:300]})")
     for outcome in Outcome:
         where = [
             f"{b.event.index}{b.event.kind[0].upper()}"
@@ -82,25 +170,20 @@ def _summary(request: RequestSweep) -> str:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    if not args.app_factory:
-        return _usage("--app-factory MODULE:FUNC is required")
+    if not args.app_factory and not args.app:
+        return _usage(
+            "--app-factory MODULE:FUNC is required (or --app MODULE:ATTR with --sessionmaker "
+            "or --engine)"
+        )
     if args.db not in KINDS:
         return _usage(f"--db must be one of {', '.join(KINDS)}, got {args.db!r}")
-    if not args.request:
-        return _usage("give at least one --request 'METHOD PATH [JSON BODY]'")
     if args.max_boundaries < 1:
         return _usage(f"--max-boundaries must be at least 1, got {args.max_boundaries}")
     try:
-        requests = [SweepRequest.parse(line) for line in args.request]
-        factory = load_factory(args.app_factory)
+        source = app_source(args)
+        plan = request_plan(args)
         result: SweepResult = asyncio.run(
-            sweep(
-                factory,
-                requests,
-                args.db,
-                label=args.app_factory,
-                max_boundaries=args.max_boundaries,
-            )
+            sweep(source, plan, args.db, max_boundaries=args.max_boundaries)
         )
     except UsageError as error:
         return _usage(str(error))

@@ -19,14 +19,20 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from scenarios.sweep.app import AppFactory, SweepRequest, load_factory
 from scenarios.sweep.cli import _summary
 from scenarios.sweep.report import write_reports
+from scenarios.sweep.requests import RequestPlan
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
+from scenarios.sweep.sources import AppSource
+
+if TYPE_CHECKING:
+    from scenarios.sweep.requests import RequestPlan
+    from scenarios.sweep.sources import AppSource
 
 MARKER = "atomicity_sweep"
 REPORTS_OPTION = "--sweep-reports"
@@ -43,18 +49,27 @@ def explain(result: SweepResult) -> str:
 
 
 def run_sweep_blocking(
-    factory: AppFactory | str,
-    *requests: str | SweepRequest,
+    factory: AppFactory | AppSource | str,
+    *requests: str | SweepRequest | RequestPlan,
     db: str = "sqlite",
     max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
 ) -> SweepResult:
-    """Run a sweep from sync or async test code: on a thread with an event loop of its own."""
+    """Run a sweep from sync or async test code: on a thread with an event loop of its own.
+    `factory` may be an `AppSource` (an app object and its session maker); a `RequestPlan`
+    (setup requests, saved values) stands for all the requests."""
+    from scenarios.sweep.requests import RequestPlan
+
     loaded = load_factory(factory) if isinstance(factory, str) else factory
-    parsed = [r if isinstance(r, SweepRequest) else SweepRequest.parse(r) for r in requests]
+    plans = [r for r in requests if isinstance(r, RequestPlan)]
+    plan: RequestPlan | list[SweepRequest] = (
+        plans[0]
+        if plans
+        else [r if isinstance(r, SweepRequest) else SweepRequest.parse(str(r)) for r in requests]
+    )
     label = factory if isinstance(factory, str) else None
 
     def work() -> SweepResult:
-        return asyncio.run(sweep(loaded, parsed, db, label=label, max_boundaries=max_boundaries))
+        return asyncio.run(sweep(loaded, plan, db, label=label, max_boundaries=max_boundaries))
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep") as pool:
         return pool.submit(work).result()

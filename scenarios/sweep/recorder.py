@@ -1,5 +1,10 @@
-"""What the sweep observes: every SQL statement and commit any engine issues while a request
-runs, and every row its sessions flush; and where it strikes: a fault just before event k.
+"""Where the sweep strikes: every SQL statement and commit any engine issues while a request
+runs is a boundary, and the fault comes just before boundary k. What a run *wrote* is not
+counted here but by the session guard (`scenarios.sweep.watch`), the one notion of a write.
+
+While a sweep runs, a statement sent to any database other than its scratch one is stopped
+before it is sent (`ForeignDatabase`) and the sweep ends with a usage error: an app that was
+not re-pointed is never swept against a team's real database.
 
 The listeners sit on SQLAlchemy's `Engine` and `Session` classes, so they see every engine and
 session the app makes (an AsyncEngine runs on a sync Engine, an AsyncSession on a sync Session)
@@ -16,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, object_mapper
+
+from scenarios.databases import mask_password
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-    from sqlalchemy.orm import UOWTransaction
 
 EventKind = Literal["statement", "commit", "response"]
 RowKey = tuple[str, tuple[Any, ...]]  # (table name, primary key values, normalised)
@@ -38,6 +43,21 @@ class SweepFault(OperationalError):
         super().__init__(
             where, None, RuntimeError(f"fault injected by the atomicity sweep {where}")
         )
+
+
+class ForeignDatabase(OperationalError):
+    """A statement the app sent to a database other than the sweep's scratch one: stopped."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            url, None, RuntimeError(f"the atomicity sweep stopped a statement to {url}")
+        )
+
+
+def database_key(url: str | URL) -> tuple[str, str | None, int | None, str | None]:
+    """Which database a URL names, whatever its driver (aiosqlite and pysqlite alike)."""
+    parsed = make_url(url)
+    return (parsed.get_backend_name(), parsed.host, parsed.port, parsed.database)
 
 
 @dataclass(frozen=True)
@@ -74,7 +94,6 @@ class Run:
     fault_at: int | None  # the event index that raises, None for a run with no fault
     events: list[Event] = field(default_factory=list)
     struck: Event | None = None
-    flushed: dict[RowKey, str] = field(default_factory=dict)  # key -> inserted/updated/deleted
     _connections: dict[int, int] = field(default_factory=dict)
 
     def connection_ordinal(self, connection: object) -> int:
@@ -87,6 +106,25 @@ class Recorder:
         self._run: Run | None = None
         self._excluded: weakref.WeakSet[Engine] = weakref.WeakSet()
         self.seen: weakref.WeakSet[Engine] = weakref.WeakSet()  # the app's engines
+        self._expected: tuple[str, str | None, int | None, str | None] | None = None
+        self.foreign: list[str] = []  # masked URLs of other databases the app tried to use
+
+    def expect_database(self, url: str | None) -> None:
+        """While set, statements to any other database are stopped (None: the sweep ended)."""
+        with self._lock:
+            self._expected = None if url is None else database_key(url)
+            self.foreign.clear()
+
+    def check_database(self) -> None:
+        """Raise the sweep's usage error when the app tried another database."""
+        if self.foreign:
+            from scenarios.sweep.requests import UsageError
+
+            raise UsageError(
+                f"the app used {self.foreign[0]}, not the sweep's scratch database; point it "
+                "at the URL the factory gets, or name what it uses with --sessionmaker or "
+                "--engine MODULE:ATTR (nothing was sent there: the statement was stopped)"
+            )
 
     def exclude(self, engine: Engine) -> None:
         """The sweep's own engine (snapshots, restores) is never observed."""
@@ -116,41 +154,17 @@ class Recorder:
         return SweepFault(f"before {kind} {happened.index} ({sql})")
 
     def watches(self, connection: Connection) -> bool:
-        if self._run is None or connection.engine in self._excluded:
+        engine = connection.engine
+        if engine in self._excluded:
             return False
-        self.seen.add(connection.engine)
-        return True
-
-    def flushed(self, session: Session) -> None:
-        with self._lock:
-            run = self._run
-            if run is None:
-                return
-            for kind, objects in (
-                ("inserted", session.new),
-                ("updated", [o for o in session.dirty if session.is_modified(o)]),
-                ("deleted", session.deleted),
-            ):
-                for instance in objects:
-                    for key in _row_keys(instance):
-                        run.flushed[key] = kind
-
-
-def _row_keys(instance: object) -> list[RowKey]:
-    mapper = object_mapper(instance)
-    state_dict = instance.__dict__
-    keys: list[RowKey] = []
-    for table in mapper.tables:
-        values: list[Any] = []
-        for column in getattr(table, "primary_key", ()):
-            try:
-                prop = mapper.get_property_by_column(column)
-            except Exception:  # a key column the mapper does not map: nothing to check
-                break
-            values.append(normalise(state_dict.get(prop.key)))
-        else:
-            keys.append((getattr(table, "name", str(table)), tuple(values)))
-    return keys
+        expected = self._expected
+        if expected is not None:
+            self.seen.add(engine)  # disposed when the sweep ends, whichever database it is on
+            if database_key(engine.url) != expected:
+                shown = mask_password(engine.url)
+                self.foreign.append(shown)
+                raise ForeignDatabase(shown)
+        return self._run is not None
 
 
 RECORDER = Recorder()
@@ -184,16 +198,11 @@ def _on_commit(connection: Connection) -> None:
             raise fault
 
 
-def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
-    RECORDER.flushed(session)
-
-
 def install() -> Recorder:
     """Listen once per process; listeners cost one check while the recorder is disarmed."""
     global _installed
     if not _installed:
         event.listen(Engine, "before_cursor_execute", _before_cursor_execute, retval=True)
         event.listen(Engine, "commit", _on_commit)
-        event.listen(Session, "after_flush", _after_flush)
         _installed = True
     return RECORDER

@@ -17,15 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from scenarios.databases import open_scratch_database
-from scenarios.sweep.app import (
-    Answer,
-    AppFactory,
-    ServedApp,
-    SweepRequest,
-    UsageError,
-    build_app,
-)
+from scenarios.sweep.app import Answer, ServedApp
 from scenarios.sweep.recorder import Event, Recorder, Run, install
+from scenarios.sweep.requests import RequestPlan, SweepRequest, UsageError, saved_values
 from scenarios.sweep.snapshot import (
     Change,
     Snapshot,
@@ -36,7 +30,9 @@ from scenarios.sweep.snapshot import (
     shape,
     take,
 )
+from scenarios.sweep.sources import AppFactory, AppSource, open_app
 from scenarios.sweep.verdicts import Judgement, Outcome, judge_faulted_run, judge_first_run
+from scenarios.sweep.watch import RunWatch
 
 DEFAULT_MAX_BOUNDARIES = 200
 
@@ -121,15 +117,38 @@ class _Sweeper:
         self.recorder = recorder
         self.runs = 0
         self.stuck = False
+        self.first_answer: Answer | None = None
 
-    async def _run(self, request: SweepRequest, fault_at: int | None) -> tuple[Answer, Run]:
+    async def _run(
+        self, request: SweepRequest, fault_at: int | None
+    ) -> tuple[Answer, Run, RunWatch]:
+        """One run, armed for its fault and watched by the session guard as one request."""
         run = self.recorder.arm(fault_at)
+        watch = RunWatch(request.describe())
+        self.served.watch = watch
         try:
-            answer = await self.served.call(request)
+            with watch:
+                answer = await self.served.call(request)
         finally:
+            self.served.watch = None
             self.recorder.disarm()
         self.runs += 1
-        return answer, run
+        self.recorder.check_database()
+        return answer, run, watch
+
+    async def setup(self, request: SweepRequest) -> Answer:
+        """A setup request: sent once, not swept; it must succeed."""
+        watch = RunWatch(request.describe())
+        with watch:
+            answer = await self.served.call(request)
+        self.recorder.check_database()
+        if not answer.succeeded:
+            cause = f"the database raised {watch.cause}" if watch.cause else answer.body[:200]
+            raise UsageError(
+                f"setup request {request.describe()} answered "
+                f"{'nothing' if answer.status is None else f'HTTP {answer.status}'}: {cause}"
+            )
+        return answer
 
     async def sweep_one(self, request: SweepRequest, max_boundaries: int) -> RequestSweep:
         """One fresh connection of the sweep's own after each run: it reads the result, then
@@ -138,11 +157,12 @@ class _Sweeper:
         async with self.own.connect() as connection:
             tables = await reflect(connection)
             before = await take(connection, tables)
-        answer, run = await self._run(request, None)
+        answer, run, watch = await self._run(request, None)
+        self.first_answer = answer
         async with self.own.connect() as connection:
             after_first = await take(connection, tables)
             changes = diff(before, after_first)
-            first = judge_first_run(answer, run, changes, after_first)
+            first = judge_first_run(answer, watch, changes)
             result = RequestSweep(request, answer.status, first, list(run.events))
             complete = shape(changes) if answer.succeeded else None
             chosen, result.sampled = choose_boundaries(result.timeline, max_boundaries)
@@ -151,7 +171,7 @@ class _Sweeper:
         for number, planned in enumerate(chosen):
             if result.stopped:
                 break
-            answer, run = await self._run(request, planned.index)
+            answer, run, watch = await self._run(request, planned.index)
             async with self.own.connect() as connection:
                 try:
                     after = await take(connection, tables)
@@ -159,7 +179,7 @@ class _Sweeper:
                     self._stop(result, error, planned)
                     break
                 faulted = diff(before, after)
-                judgement = judge_faulted_run(answer, run, faulted, after, complete)
+                judgement = judge_faulted_run(answer, run, watch, faulted, complete)
                 struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
                 if struck is not None and judgement.outcome is Outcome.OK:
                     judgement = Judgement(
@@ -195,48 +215,71 @@ class _Sweeper:
 
 
 async def sweep(
-    factory: AppFactory,
-    requests: list[SweepRequest],
+    source: AppSource | AppFactory,
+    requests: RequestPlan | list[SweepRequest],
     db: str,
     *,
     label: str | None = None,
     max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
 ) -> SweepResult:
-    """Sweep `requests`, in order, against the app `factory` builds on a scratch database."""
+    """Sweep the plan's requests, in order, after its setup requests, against the app `source`
+    gives (or a factory builds) on a scratch database. A value a request saves (`save`) comes
+    from its run with no fault, and later requests use it as `${name}`."""
+    if not isinstance(source, AppSource):
+        source = AppSource(factory=source)
+    plan = requests if isinstance(requests, RequestPlan) else RequestPlan(list(requests))
     recorder = install()
     started = time.perf_counter()
     async with open_scratch_database(db) as database:
         own = open_own_engine(database.url)
         recorder.exclude(own.sync_engine)
+        recorder.expect_database(database.url)
         try:
-            try:
-                served = await build_app(factory, database.url)
-            except UsageError:
-                raise
-            except Exception as error:  # the factory's own failure, said in one line
-                name = label or _name_of(factory)
-                raise UsageError(
-                    f"the app factory {name} raised {type(error).__name__}: {error}"
-                ) from error
-            result = SweepResult(
-                label or _name_of(factory), db, database.display_url, served.kind, max_boundaries
-            )
-            sweeper = _Sweeper(served, own, recorder)
-            try:
-                runs_started = time.perf_counter()
-                for request in requests:
-                    result.requests.append(await sweeper.sweep_one(request, max_boundaries))
-                    if sweeper.stuck:
-                        break
-                result.runs_s = time.perf_counter() - runs_started
-            finally:
-                await served.stop()
+            async with open_app(source, database.url) as app:
+                served = ServedApp(app)
+                await served.start()
+                result = SweepResult(
+                    label or source.label, db, database.display_url, served.kind, max_boundaries
+                )
+                sweeper = _Sweeper(served, own, recorder)
+                try:
+                    values: dict[str, Any] = {}
+                    for request in plan.setup:
+                        resolved = request.resolve(values, setup=True)
+                        answer = await sweeper.setup(resolved)
+                        values.update(saved_values(resolved, answer.status, answer.body))
+                    runs_started = time.perf_counter()
+                    for request in plan.requests:
+                        try:
+                            resolved = request.resolve(values)
+                        except UsageError as error:  # a value an earlier request failed to give
+                            if not result.requests:
+                                raise
+                            result.requests.append(_not_run(request, str(error)))
+                            continue
+                        result.requests.append(await sweeper.sweep_one(resolved, max_boundaries))
+                        if sweeper.stuck:
+                            break
+                        first = sweeper.first_answer
+                        if first is not None and first.succeeded:
+                            values.update(saved_values(resolved, first.status, first.body))
+                    result.runs_s = time.perf_counter() - runs_started
+                finally:
+                    await served.stop()
+                    await _dispose_app_engines(recorder)
         finally:
+            recorder.expect_database(None)
             await own.dispose()
             await _dispose_app_engines(recorder)
     result.runs = sweeper.runs
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _not_run(request: SweepRequest, reason: str) -> RequestSweep:
+    """A request the sweep could not send: it needs a value an earlier request did not save."""
+    judgement = Judgement(Outcome.ERROR, f"not run: {reason}", ())
+    return RequestSweep(request, None, judgement, [], stopped=f"not run: {reason}")
 
 
 def _stuck(error: SQLAlchemyError, planned: Event) -> str:
@@ -254,8 +297,3 @@ async def _dispose_app_engines(recorder: Recorder) -> None:
     for engine in list(recorder.seen):
         await greenlet_spawn(engine.dispose)
     recorder.seen.clear()
-
-
-def _name_of(factory: Any) -> str:
-    module = getattr(factory, "__module__", "?")
-    return f"{module}:{getattr(factory, '__qualname__', repr(factory))}"

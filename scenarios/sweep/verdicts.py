@@ -1,8 +1,10 @@
 """What one run means: the rule behind every fault scenario, without any domain.
 
 A request that fails leaves nothing behind, or (when the fault struck after its last commit)
-all of its writes; a request that answers 2xx has stored every row its sessions flushed, and,
-when a fault struck, every write the request makes without one.
+all of its writes; a request that answers 2xx has kept every write its sessions and
+connections sent (as the session guard counts them: ORM and Core alike), and, when a fault
+struck, made every write the request makes without one. A request that failed with no fault is
+named by the database error the driver raised, not by its response body.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from enum import StrEnum
 
 from scenarios.sweep.app import Answer
 from scenarios.sweep.recorder import Run
-from scenarios.sweep.snapshot import Change, Snapshot, shape
+from scenarios.sweep.snapshot import Change, shape
+from scenarios.sweep.watch import RunWatch
 
 DETAIL_ROWS = 5  # rows named in a detail; the JSON keeps them all
+BODY_SHOWN_CHARS = 200  # of a response body, when the driver raised nothing to name instead
 
 
 class Outcome(StrEnum):
@@ -39,26 +43,28 @@ def _rows(changes: list[Change] | tuple[Change, ...]) -> str:
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def _missing_flushed(run: Run, after: Snapshot) -> list[Change]:
-    present = after.keys()
-    missing = []
-    for (table, key), kind in sorted(run.flushed.items(), key=repr):
-        if table not in after.rows:
-            continue  # a table the sweep does not see (another schema): not judged
-        if (kind == "deleted") == ((table, key) not in present):
-            continue
-        missing.append(Change(table, key, kind))  # type: ignore[arg-type]
-    return missing
+def _lost(watch: RunWatch) -> str | None:
+    """The guard's word on writes the run did not keep, each with its session's file:line."""
+    lost = watch.lost
+    return "; ".join(finding.message for finding in lost) if lost else None
 
 
-def judge_first_run(answer: Answer, run: Run, changes: list[Change], after: Snapshot) -> Judgement:
-    """The run with no fault: it must succeed, and keep what it flushed."""
+def _failure(answer: Answer, watch: RunWatch) -> str:
+    """Why a request failed: the driver's error when there was one, else the body's start."""
+    cause = watch.cause
+    if cause is not None:
+        return f"HTTP {answer.status}; the database raised {cause}"
+    body = " ".join(answer.body.split())
+    shown = body if len(body) <= BODY_SHOWN_CHARS else body[: BODY_SHOWN_CHARS - 3] + "..."
+    return f"HTTP {answer.status}; no database error (the response began: {shown!r})"
+
+
+def judge_first_run(answer: Answer, watch: RunWatch, changes: list[Change]) -> Judgement:
+    """The run with no fault: it must succeed, and keep every write it sent."""
     if answer.status is None:
         return Judgement(Outcome.ERROR, answer.body, tuple(changes))
     if not answer.succeeded:
-        detail = (
-            f"the request failed with no fault injected: HTTP {answer.status} {answer.body[:200]}"
-        )
+        detail = f"the request failed with no fault injected: {_failure(answer, watch)}"
         if changes:
             return Judgement(
                 Outcome.PARTIAL_COMMIT,
@@ -66,13 +72,9 @@ def judge_first_run(answer: Answer, run: Run, changes: list[Change], after: Snap
                 tuple(changes),
             )
         return Judgement(Outcome.ERROR, detail, ())
-    if missing := _missing_flushed(run, after):
-        return Judgement(
-            Outcome.LOST_WRITE,
-            f"answered HTTP {answer.status}, but rows its sessions flushed are not stored: "
-            + _rows(missing),
-            tuple(changes),
-        )
+    if lost := _lost(watch):
+        cause = f" (the database raised {watch.cause})" if watch.cause else ""
+        return Judgement(Outcome.LOST_WRITE, f"{lost}{cause}", tuple(changes))
     return Judgement(
         Outcome.OK, f"HTTP {answer.status}; {len(changes)} row(s) written", tuple(changes)
     )
@@ -81,8 +83,8 @@ def judge_first_run(answer: Answer, run: Run, changes: list[Change], after: Snap
 def judge_faulted_run(
     answer: Answer,
     run: Run,
+    watch: RunWatch,
     changes: list[Change],
-    after: Snapshot,
     complete: Counter[tuple[str, str]] | None,
 ) -> Judgement:
     """A run with a fault at one boundary. `complete` is the shape of the first run's writes
@@ -98,19 +100,14 @@ def judge_faulted_run(
     if answer.status is None:
         return Judgement(Outcome.ERROR, answer.body, tuple(changes))
     if answer.succeeded:
-        if missing := _missing_flushed(run, after):
-            return Judgement(
-                Outcome.LOST_WRITE,
-                f"answered HTTP {answer.status} after the injected fault; flushed rows are not "
-                f"stored: {_rows(missing)}",
-                tuple(changes),
-            )
         if not whole:
+            lost = _lost(watch)
             return Judgement(
                 Outcome.LOST_WRITE,
-                f"answered HTTP {answer.status} after the injected fault (it swallowed the error), "
+                f"answered HTTP {answer.status} after the injected fault, "
                 f"but stored {len(changes)} row change(s) where the request makes "
-                f"{sum((complete or Counter()).values())}",
+                f"{sum((complete or Counter()).values())}"
+                + (f": {lost}" if lost else " (it swallowed the error)"),
                 tuple(changes),
             )
         return Judgement(

@@ -35,10 +35,13 @@ from scenarios import inputs, plugin
 from scenarios.cli import build_parser
 from scenarios.databases import KINDS, Database
 from scenarios.guard import pytest_plugin as guard_plugin
+from scenarios.loading import load_attribute
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios
 from scenarios.scenario import load_scenario
 from scenarios.sweep.app import SweepRequest, load_factory
+from scenarios.sweep.cli import app_source
+from scenarios.sweep.requests import load_request_file
 from scenarios.targets import configured_target, load_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -216,8 +219,15 @@ def check_command(words: list[str]) -> None:
         case ["python", "-m", "scenarios", "sweep", *arguments]:
             parsed = build_parser().parse_args(["sweep", *arguments])
             assert parsed.db in KINDS, parsed.db
-            load_factory(parsed.app_factory)
-            assert [SweepRequest.parse(line) for line in parsed.request]
+            if parsed.app_factory:
+                load_factory(parsed.app_factory)
+            else:  # an app object and what it reaches the database through
+                app_source(parsed)
+                for spec in [parsed.app, *parsed.sessionmaker, *parsed.engine, *parsed.metadata]:
+                    load_attribute(spec)
+            assert [SweepRequest.parse(line) for line in parsed.request] or (
+                parsed.request_file is not None and load_request_file(parsed.request_file)
+            )
         case ["python", "-m", "scenarios", *arguments]:
             parsed = build_parser().parse_args(arguments)
             load_target(parsed.target)

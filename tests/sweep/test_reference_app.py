@@ -66,5 +66,6 @@ def test_two_sessions_acknowledges_a_message_to_an_existing_chat_and_loses_it() 
     (request,) = result.requests
     assert request.first_status == 201
     assert request.first.outcome is Outcome.LOST_WRITE
-    assert "messages(" in request.first.detail
+    assert "messages: 2" in request.first.detail  # the guard's count, with the session's site
+    assert "reference_app/" in request.first.detail
     assert not result.atomic

@@ -63,7 +63,9 @@ def test_an_app_that_swallows_the_injected_error_and_answers_201_is_reported(
     assert [b.status for b in swallowed] == [201, 201, 201, 201]
     assert [b.judgement.outcome for b in swallowed] == [Outcome.LOST_WRITE] * 4
     assert "swallowed" in swallowed[0].judgement.detail
-    assert "not stored" in swallowed[-1].judgement.detail
+    # the guard's word for it, with the session's file:line
+    assert "acknowledged but not saved" in swallowed[-1].judgement.detail
+    assert "small_apps.py:" in swallowed[-1].judgement.detail
     assert not result.atomic
 
 
@@ -118,4 +120,5 @@ def test_a_commit_after_the_response_that_fails_is_a_lost_write(run_sweep: Sweep
         "3C": Outcome.LOST_WRITE,  # the client had its 201 when the commit failed
     }
     assert request.boundaries[2].status == 201
-    assert "orders(1) inserted" in request.boundaries[2].judgement.detail
+    assert "orders: 1" in request.boundaries[2].judgement.detail
+    assert "the response had started before any commit" in request.boundaries[2].judgement.detail

@@ -169,6 +169,7 @@ def _could_not_run(result: CaseResult) -> bool:
     return result.detail.startswith(
         (
             "the case could not run",
+            "could not run: ",  # the adapter's open() raised (scenarios.recovery)
             "the case did not finish",
             "the stateful search could not run",
         )

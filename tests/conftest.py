@@ -11,8 +11,10 @@ worker ends; the controller merges what the workers wrote to reports/ (reliabili
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -35,6 +37,14 @@ from scenarios.scenario import load_pack
 from tests.whole_matrix import run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
+
+# `examples/` is not installed (the wheel ships only `scenarios` and `reference_app`): pytest
+# imports it from the checkout (the rootdir is on sys.path), and so does every Python the tests
+# start (pytester's subprocesses, the CLI), as a team's own `examples/` would be.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -11,10 +11,26 @@ database, read through a connection of its own, says whether the request was all
 
 from __future__ import annotations
 
-from scenarios.sweep.app import SweepRequest, UsageError
-from scenarios.sweep.recorder import SweepFault
-from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
-from scenarios.sweep.verdicts import Outcome
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getattr__
+    from scenarios.sweep.app import SweepRequest, UsageError
+    from scenarios.sweep.recorder import SweepFault
+    from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
+    from scenarios.sweep.verdicts import Outcome
+
+# Where each public name lives. The package imports none of them when it loads, so importing
+# `scenarios.sweep.pytest_plugin` (registered in every pytest run) does not import SQLAlchemy.
+_HOMES = {
+    "SweepRequest": "app",
+    "UsageError": "app",
+    "SweepFault": "recorder",
+    "RequestSweep": "runner",
+    "SweepResult": "runner",
+    "sweep": "runner",
+    "Outcome": "verdicts",
+}
 
 __all__ = [
     "Outcome",
@@ -25,3 +41,12 @@ __all__ = [
     "UsageError",
     "sweep",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -5,14 +5,13 @@ at the start of a 2xx response when asked (the client then gets no 2xx)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 import io
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-import httpx
 
 from scenarios.loading import NotLoadable, load_attribute
 from scenarios.sweep.recorder import RECORDER, SweepFault
@@ -22,6 +21,11 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REQUEST_TIMEOUT_S = 30.0  # a request that hangs is reported, never waited for forever
 LIFESPAN_TIMEOUT_S = 30.0
 BASE_URL = "http://sweep.invalid"
+# httpx is imported when an ASGI app is swept: a WSGI (Flask) team's install need not have it.
+ASGI_NEEDS_HTTPX = (
+    "the app is ASGI, and the sweep calls an ASGI app through httpx, which is not installed: "
+    "pip install httpx (or 'two-sessions-harness[reference]', which brings it)"
+)
 
 
 class UsageError(ValueError):
@@ -91,6 +95,8 @@ class ServedApp:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.kind: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
+        if self.kind == "asgi" and importlib.util.find_spec("httpx") is None:
+            raise UsageError(ASGI_NEEDS_HTTPX)
         self._lifespan: _Lifespan | None = None
         self.fault_response = False
 
@@ -115,6 +121,8 @@ class ServedApp:
             return Answer(None, f"no answer within {REQUEST_TIMEOUT_S:.0f} s")
 
     async def _call_asgi(self, request: SweepRequest) -> Answer:
+        import httpx
+
         transport = httpx.ASGITransport(app=self._asgi_with_fault, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             response = await client.request(request.method, request.path, json=request.body)

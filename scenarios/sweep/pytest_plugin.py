@@ -19,23 +19,27 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from scenarios.sweep.app import AppFactory, SweepRequest, load_factory
-from scenarios.sweep.cli import _summary
-from scenarios.sweep.report import write_reports
-from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
+if TYPE_CHECKING:
+    from scenarios.sweep.app import AppFactory, SweepRequest
+    from scenarios.sweep.runner import SweepResult
+
+# Registered in every pytest run (scenarios.pytest_entry), this module imports only pytest when
+# it loads: the sweep, and SQLAlchemy with it, are imported when the fixture or marker is used.
 
 MARKER = "atomicity_sweep"
 REPORTS_OPTION = "--sweep-reports"
 
-SweepCall = Callable[..., SweepResult]
+SweepCall = Callable[..., "SweepResult"]
 
 
 def explain(result: SweepResult) -> str:
     """One line per request: what the sweep found, where."""
+    from scenarios.sweep.cli import _summary
+
     return "\n".join(
         [f"atomicity sweep of {result.app_factory} on {result.db}:"]
         + [f"  {_summary(request)}" for request in result.requests]
@@ -46,15 +50,20 @@ def run_sweep_blocking(
     factory: AppFactory | str,
     *requests: str | SweepRequest,
     db: str = "sqlite",
-    max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
+    max_boundaries: int | None = None,
 ) -> SweepResult:
-    """Run a sweep from sync or async test code: on a thread with an event loop of its own."""
+    """Run a sweep from sync or async test code: on a thread with an event loop of its own
+    (`max_boundaries`: default `scenarios.sweep.runner.DEFAULT_MAX_BOUNDARIES`)."""
+    from scenarios.sweep.app import SweepRequest, load_factory
+    from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, sweep
+
+    limit = DEFAULT_MAX_BOUNDARIES if max_boundaries is None else max_boundaries
     loaded = load_factory(factory) if isinstance(factory, str) else factory
     parsed = [r if isinstance(r, SweepRequest) else SweepRequest.parse(r) for r in requests]
     label = factory if isinstance(factory, str) else None
 
     def work() -> SweepResult:
-        return asyncio.run(sweep(loaded, parsed, db, label=label, max_boundaries=max_boundaries))
+        return asyncio.run(sweep(loaded, parsed, db, label=label, max_boundaries=limit))
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep") as pool:
         return pool.submit(work).result()
@@ -75,6 +84,8 @@ def _reporting(config: pytest.Config) -> SweepCall:
     folder = Path(str(config.getoption(REPORTS_OPTION)))
 
     def run(*args: Any, **options: Any) -> SweepResult:
+        from scenarios.sweep.report import write_reports
+
         result = run_sweep_blocking(*args, **options)
         write_reports(result, folder)
         return result

@@ -15,8 +15,6 @@ Each sweep joins `sweep.json`, `sweep.md` and the `sweep` section of `index.html
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +52,9 @@ def run_sweep_blocking(
 ) -> SweepResult:
     """Run a sweep from sync or async test code: on a thread with an event loop of its own
     (`max_boundaries`: default `scenarios.sweep.runner.DEFAULT_MAX_BOUNDARIES`)."""
+    import asyncio
+    import concurrent.futures
+
     from scenarios.sweep.app import SweepRequest, load_factory
     from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, sweep
 

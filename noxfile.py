@@ -162,9 +162,8 @@ def package(session: nox.Session) -> None:
     # fails here, not on a user's machine.
     session.run("python", "-m", "build", *installer, "--outdir", str(dist), ".", silent=True)
     session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
-    (wheel,) = dist.glob("*.whl")
     # The wheel alone (no checkout on sys.path) in a fresh venv with the core and pytest only.
-    session.run("python", "-m", "tests.packaging.core_install", str(wheel))
+    session.run("python", "-m", "tests.packaging.core_install", *map(str, sorted(dist.iterdir())))
 
 
 @nox.session(default=False)

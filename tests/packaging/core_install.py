@@ -3,7 +3,7 @@ fresh virtualenv, used from a folder outside the checkout. Each check is one fun
 returns what went wrong ("" when nothing did), so `nox -s package` prints them all and the test
 suite (tests/packaging/test_core_install.py) asserts them one by one.
 
-    python -m tests.packaging.core_install dist/two_sessions_harness-*.whl
+    python -m tests.packaging.core_install dist/two_sessions_harness-*.whl [dist/*.tar.gz]
 
 Standard library only: it runs in a nox session that has not installed the project.
 """
@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import textwrap
 import zipfile
@@ -189,6 +190,17 @@ def check_metadata(wheel: Path) -> str:
     return "; ".join(problems)
 
 
+def check_sdist(sdist: Path) -> str:
+    """What the wheel is built from, the licence and the changelog; not `examples/`."""
+    with tarfile.open(sdist) as archive:
+        names = {name.partition("/")[2] for name in archive.getnames()}
+    wanted = {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "scenarios/pack/README.md"}
+    problems = [f"missing {sorted(wanted - names)}"] if wanted - names else []
+    if any(name.startswith("examples/") for name in names):
+        problems.append("examples/ is in the sdist")
+    return "; ".join(problems)
+
+
 # -- the core install, used -----------------------------------------------------------------
 
 
@@ -281,12 +293,16 @@ def run_venv_check(venv: CoreVenv, name: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1 or not args[0].endswith(".whl") or not Path(args[0]).is_file():
-        print("usage: python -m tests.packaging.core_install PATH.whl", file=sys.stderr)
+    """`python -m tests.packaging.core_install WHEEL [SDIST]`: every check, one line each."""
+    files = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    wheels = [f for f in files if f.suffix == ".whl" and f.is_file()]
+    sdists = [f for f in files if f.name.endswith(".tar.gz") and f.is_file()]
+    if len(wheels) != 1 or len(sdists) > 1 or len(files) != len(wheels) + len(sdists):
+        print("usage: python -m tests.packaging.core_install WHEEL [SDIST]", file=sys.stderr)
         return 2
-    wheel = Path(args[0]).resolve()
+    wheel = wheels[0].resolve()
     results = [(name, check(wheel)) for name, check in WHEEL_CHECKS.items()]
+    results += [("the sdist: licence, changelog, no examples/", check_sdist(s)) for s in sdists]
     with tempfile.TemporaryDirectory(prefix="core-install-") as folder:
         venv = create_core_venv(wheel, Path(folder))
         results += [(name, run_venv_check(venv, name)) for name in VENV_CHECKS]

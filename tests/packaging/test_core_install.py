@@ -8,6 +8,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
+def folder() -> Iterator[Path]:
+    """Not under pytest's basetemp, which a later pytest session may rotate away while this
+    module still uses the venv in it."""
+    with tempfile.TemporaryDirectory(prefix="core-install-") as name:
+        yield Path(name)
+
+
+@pytest.fixture(scope="module")
+def dist(folder: Path) -> Path:
+    out = folder / "dist"
     installer = ["--installer", "uv"] if shutil.which("uv") else []
     subprocess.run(
         [sys.executable, "-m", "build", *installer, "--outdir", str(out), str(REPO_ROOT)],
@@ -27,14 +37,24 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=core_install.COMMAND_TIMEOUT_S,
     )
-    (built,) = out.glob("*.whl")
-    assert len(list(out.glob("*.tar.gz"))) == 1
-    return built
+    return out
 
 
 @pytest.fixture(scope="module")
-def core_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> core_install.CoreVenv:
-    return core_install.create_core_venv(wheel, tmp_path_factory.mktemp("core"))
+def wheel(dist: Path) -> Path:
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+def test_the_sdist_has_the_licence_and_the_changelog_and_no_examples(dist: Path) -> None:
+    (sdist,) = dist.glob("*.tar.gz")
+    assert core_install.check_sdist(sdist) == ""
+
+
+@pytest.fixture(scope="module")
+def core_venv(wheel: Path, folder: Path) -> core_install.CoreVenv:
+    (folder / "core").mkdir()
+    return core_install.create_core_venv(wheel, folder / "core")
 
 
 @pytest.mark.parametrize("check", list(core_install.WHEEL_CHECKS))

@@ -11,7 +11,6 @@ worker ends; the controller merges what the workers wrote to reports/ (reliabili
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,13 +37,17 @@ from tests.whole_matrix import run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
 
-# `examples/` is not installed (the wheel ships only `scenarios` and `reference_app`): pytest
-# imports it from the checkout (the rootdir is on sys.path), and so does every Python the tests
-# start (pytester's subprocesses, the CLI), as a team's own `examples/` would be.
 REPO_ROOT = Path(__file__).resolve().parents[1]
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
-)
+
+
+@pytest.fixture
+def examples_in_pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """`examples/` is not installed (the wheel ships `scenarios` and `reference_app` only): this
+    pytest imports it from the checkout, and pytester's subprocesses from their own folder,
+    where it is linked, as a team's project holds its own code. (Not the checkout on
+    PYTHONPATH: its egg-info would count as a second installed distribution.)"""
+    (pytester.path / "examples").symlink_to(REPO_ROOT / "examples", target_is_directory=True)
+    return pytester
 
 
 @pytest_asyncio.fixture(scope="session")

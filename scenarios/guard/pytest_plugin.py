@@ -1,4 +1,5 @@
-"""pytest side of the session guard, loaded by the `session_guard` entry point.
+"""pytest side of the session guard, registered as `session_guard` by the harness's one entry
+point (`scenarios.pytest_entry`).
 
     pytest --session-guard                   # every request the suite sends is one unit; a
     pytest --session-guard=strict            #   summary at the end (strict: findings fail)
@@ -6,8 +7,9 @@
     def test_checkout(session_guard): ...            # the test is one unit; findings fail it
     @pytest.mark.session_guard(mode="collect")       # or keep them: session_guard.findings
 
-This module imports only pytest when it loads, so a broken install fails the tests that use the
-guard (or the run that asks for the flag), never the collection of the rest of the suite.
+This module (and `scenarios.guard`, whose names load on first use) imports only pytest when it
+loads: a suite that does not use the guard pays nothing for it, and a broken install fails the
+tests that use the guard (or the run that asks for the flag), never the rest of the suite.
 """
 
 from __future__ import annotations

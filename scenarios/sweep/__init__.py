@@ -17,11 +17,30 @@ database, read through a connection of its own, says whether the request was all
 
 from __future__ import annotations
 
-from scenarios.sweep.recorder import SweepFault
-from scenarios.sweep.requests import RequestPlan, SweepRequest, UsageError
-from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
-from scenarios.sweep.sources import AppSource, open_app
-from scenarios.sweep.verdicts import Outcome
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getattr__
+    from scenarios.sweep.recorder import SweepFault
+    from scenarios.sweep.requests import RequestPlan, SweepRequest, UsageError
+    from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
+    from scenarios.sweep.sources import AppSource, open_app
+    from scenarios.sweep.verdicts import Outcome
+
+# Where each public name lives. The package imports none of them when it loads, so importing
+# `scenarios.sweep.pytest_plugin` (registered in every pytest run) does not import SQLAlchemy.
+_HOMES = {
+    "AppSource": "sources",
+    "RequestPlan": "requests",
+    "SweepRequest": "requests",
+    "UsageError": "requests",
+    "SweepFault": "recorder",
+    "RequestSweep": "runner",
+    "SweepResult": "runner",
+    "sweep": "runner",
+    "Outcome": "verdicts",
+    "open_app": "sources",
+}
 
 __all__ = [
     "AppSource",
@@ -35,3 +54,12 @@ __all__ = [
     "open_app",
     "sweep",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

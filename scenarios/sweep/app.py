@@ -5,6 +5,7 @@ at the start of a 2xx response when asked (the client then gets no 2xx)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 import io
 import json
@@ -12,8 +13,6 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
-
-import httpx
 
 from scenarios.sweep.recorder import RECORDER, SweepFault
 from scenarios.sweep.requests import SweepRequest, UsageError
@@ -25,6 +24,11 @@ if TYPE_CHECKING:
 REQUEST_TIMEOUT_S = 30.0  # a request that hangs is reported, never waited for forever
 LIFESPAN_TIMEOUT_S = 30.0
 BASE_URL = "http://sweep.invalid"
+# httpx is imported when an ASGI app is swept: a WSGI (Flask) team's install need not have it.
+ASGI_NEEDS_HTTPX = (
+    "the app is ASGI, and the sweep calls an ASGI app through httpx, which is not installed: "
+    "pip install httpx (or 'two-sessions-harness[reference]', which brings it)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class ServedApp:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.kind: Literal["asgi", "wsgi"] = "asgi" if is_asgi(app) else "wsgi"
+        if self.kind == "asgi" and importlib.util.find_spec("httpx") is None:
+            raise UsageError(ASGI_NEEDS_HTTPX)
         self._lifespan: _Lifespan | None = None
         self.watch: RunWatch | None = None  # the run under watch, told the response's start
 
@@ -72,6 +78,8 @@ class ServedApp:
             return Answer(None, f"no answer within {REQUEST_TIMEOUT_S:.0f} s")
 
     async def _call_asgi(self, request: SweepRequest) -> Answer:
+        import httpx
+
         transport = httpx.ASGITransport(app=self._asgi_with_fault, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             if request.form is not None:

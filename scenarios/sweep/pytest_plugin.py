@@ -15,33 +15,30 @@ Each sweep joins `sweep.json`, `sweep.md` and the `sweep` section of `index.html
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from scenarios.sweep.app import AppFactory, SweepRequest, load_factory
-from scenarios.sweep.cli import _summary
-from scenarios.sweep.report import write_reports
-from scenarios.sweep.requests import RequestPlan
-from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, SweepResult, sweep
-from scenarios.sweep.sources import AppSource
-
 if TYPE_CHECKING:
-    from scenarios.sweep.requests import RequestPlan
-    from scenarios.sweep.sources import AppSource
+    from scenarios.sweep.requests import RequestPlan, SweepRequest
+    from scenarios.sweep.runner import SweepResult
+    from scenarios.sweep.sources import AppFactory, AppSource
+
+# Registered in every pytest run (scenarios.pytest_entry), this module imports only pytest when
+# it loads: the sweep, and SQLAlchemy with it, are imported when the fixture or marker is used.
 
 MARKER = "atomicity_sweep"
 REPORTS_OPTION = "--sweep-reports"
 
-SweepCall = Callable[..., SweepResult]
+SweepCall = Callable[..., "SweepResult"]
 
 
 def explain(result: SweepResult) -> str:
     """One line per request: what the sweep found, where."""
+    from scenarios.sweep.cli import _summary
+
     return "\n".join(
         [f"atomicity sweep of {result.app_factory} on {result.db}:"]
         + [f"  {_summary(request)}" for request in result.requests]
@@ -52,13 +49,20 @@ def run_sweep_blocking(
     factory: AppFactory | AppSource | str,
     *requests: str | SweepRequest | RequestPlan,
     db: str = "sqlite",
-    max_boundaries: int = DEFAULT_MAX_BOUNDARIES,
+    max_boundaries: int | None = None,
 ) -> SweepResult:
     """Run a sweep from sync or async test code: on a thread with an event loop of its own.
     `factory` may be an `AppSource` (an app object and its session maker); a `RequestPlan`
-    (setup requests, saved values) stands for all the requests."""
-    from scenarios.sweep.requests import RequestPlan
+    (setup requests, saved values) stands for all the requests (`max_boundaries`: default
+    `scenarios.sweep.runner.DEFAULT_MAX_BOUNDARIES`)."""
+    import asyncio
+    import concurrent.futures
 
+    from scenarios.sweep.requests import RequestPlan, SweepRequest
+    from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, sweep
+    from scenarios.sweep.sources import load_factory
+
+    limit = DEFAULT_MAX_BOUNDARIES if max_boundaries is None else max_boundaries
     loaded = load_factory(factory) if isinstance(factory, str) else factory
     plans = [r for r in requests if isinstance(r, RequestPlan)]
     plan: RequestPlan | list[SweepRequest] = (
@@ -69,7 +73,7 @@ def run_sweep_blocking(
     label = factory if isinstance(factory, str) else None
 
     def work() -> SweepResult:
-        return asyncio.run(sweep(loaded, plan, db, label=label, max_boundaries=max_boundaries))
+        return asyncio.run(sweep(loaded, plan, db, label=label, max_boundaries=limit))
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep") as pool:
         return pool.submit(work).result()
@@ -90,6 +94,8 @@ def _reporting(config: pytest.Config) -> SweepCall:
     folder = Path(str(config.getoption(REPORTS_OPTION)))
 
     def run(*args: Any, **options: Any) -> SweepResult:
+        from scenarios.sweep.report import write_reports
+
         result = run_sweep_blocking(*args, **options)
         write_reports(result, folder)
         return result

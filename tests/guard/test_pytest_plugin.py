@@ -46,7 +46,7 @@ def two_sessions(maker):
 
 def test_the_entry_point_registers_the_plugin(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("session_guard"), (
-        "the session_guard pytest11 entry point is missing: pip install -e . again"
+        "the two_sessions_harness pytest11 entry point is missing: pip install -e . again"
     )
 
 

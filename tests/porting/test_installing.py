@@ -122,3 +122,27 @@ def test_no_code_builds_an_httpx_client_with_app_which_httpx_0_28_removed() -> N
                 ):
                     offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_reference_app_without_its_extra_says_which_to_install() -> None:
+    code = "import sys; sys.modules['fastapi'] = None; import reference_app"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO_ROOT
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "needs fastapi" in last
+    assert "pip install 'two-sessions-harness[reference]'" in last
+
+
+async def _asgi_app(scope: object, receive: object, send: object) -> None:
+    pass
+
+
+def test_the_sweep_of_an_asgi_app_without_httpx_is_one_line_naming_it(monkeypatch) -> None:
+    from scenarios.sweep.app import ServedApp, UsageError
+
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with pytest.raises(UsageError, match="through httpx, which is not installed"):
+        ServedApp(_asgi_app)
+    assert ServedApp(lambda environ, start_response: []).kind == "wsgi"  # WSGI needs no httpx

@@ -151,7 +151,10 @@ def test_a_python_snippet_runs(block: Block) -> None:
 
 
 @pytest.mark.parametrize("block", of("python", "pytest"))
-def test_a_test_in_the_guide_passes_under_pytest(block: Block, pytester: pytest.Pytester) -> None:
+def test_a_test_in_the_guide_passes_under_pytest(
+    block: Block, examples_in_pytester: pytest.Pytester
+) -> None:
+    pytester = examples_in_pytester
     pytester.makeini(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n"
     )

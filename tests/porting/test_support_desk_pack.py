@@ -120,9 +120,9 @@ def test_the_cli_runs_the_pack_against_the_second_target(
 
 
 def test_the_pytest_plugin_runs_the_pack_against_the_second_target(
-    pytester: pytest.Pytester,
+    examples_in_pytester: pytest.Pytester,
 ) -> None:
-    result = pytester.runpytest_subprocess(
+    result = examples_in_pytester.runpytest_subprocess(
         f"--scenario-target={SPEC}",
         "--scenario-db=sqlite",
         "-k",

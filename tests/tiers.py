@@ -10,14 +10,22 @@ A test is slow when it:
   `*_matrix` or `matrix_*`), or is one of the pack's own items (the `scenario_target` ini
   option runs the whole pack once more through the plugin);
 - drives the browser (headless Chromium: the `browser` fixture);
-- starts an embedded PostgreSQL (its module uses `scenarios.embedded_postgres`);
-- runs a Hypothesis search of an app (the stateful tests' search settings);
+- starts an embedded PostgreSQL (its module names `embedded_postgres`);
+- starts a Python process (`subprocess`, `sys.executable`: the CLIs run for real, a pytest in a
+  process of its own), runs a Hypothesis search of an app (`scenarios.stateful`'s `search`,
+  `open_machine`, ...; the stateful tests' search settings) or a whole matrix (`run_matrix`):
+  read from the test's code, the fixtures it uses, and the functions of its module they call;
 - lives in a folder whose every test is one of the above by construction (FOLDERS).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,25 +48,98 @@ FOLDERS = {
     "zoo": "runs the zoo's whole matrices",
 }
 EMBEDDED_MODULE = "scenarios.embedded_postgres"
+# Names whose use (an attribute or a global in the code) means a Python process of its own.
+PROCESS_NAMES = {"subprocess": "starts a Python process", "executable": "starts a Python process"}
+# Functions a test may call (found among its module's globals) -> why that is slow.
+SLOW_CALLS = {
+    ("scenarios.stateful", "search"): "runs a Hypothesis search of an app",
+    ("scenarios.stateful", "open_machine"): "runs a Hypothesis search of an app",
+    ("scenarios.stateful", "machine_for_target"): "runs a Hypothesis search of an app",
+    ("scenarios.stateful", "StatefulSearch"): "runs a Hypothesis search of an app",
+    ("hypothesis.stateful", "run_state_machine_as_test"): "runs a Hypothesis search of an app",
+    ("scenarios.matrix", "run_matrix"): "runs a whole matrix",
+}
+# How deep calls into the test module's own functions (and these packages') are followed.
+CALL_DEPTH = 3
+FOLLOWED_PACKAGES = ("tests.", "benchmarks.")
 
 
 def _matrix_fixture(name: str) -> bool:
     return name == "matrix" or name.endswith("_matrix") or name.startswith("matrix_")
 
 
-def _uses_module(item: pytest.Item, module_name: str) -> bool:
-    """Whether the test's module imported `module_name` or something from it."""
-    module = getattr(item, "module", None)
-    if module is None:
+@functools.cache
+def _source_mentions(path: Path, word: str) -> bool:
+    try:
+        return word in path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
-    for value in vars(module).values():
-        if isinstance(value, types.ModuleType):
-            found = value.__name__
-        else:
-            found = getattr(value, "__module__", None) or ""
-        if found == module_name or found.startswith(module_name + "."):
-            return True
-    return False
+
+
+def _uses_module(item: pytest.Item, module_name: str) -> bool:
+    """Whether the test's module names `module_name` (an import of it, or of a name in it)."""
+    module = getattr(item, "module", None)
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    return _source_mentions(Path(path), module_name.rpartition(".")[2])
+
+
+def _names(code: types.CodeType) -> Iterator[str]:
+    """The global and attribute names `code` uses, nested functions and lambdas included."""
+    yield from code.co_names
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _names(constant)
+
+
+def _slow_call(name: str, value: object) -> str | None:
+    module = str(getattr(value, "__module__", "") or "")
+    for (package, function), why in SLOW_CALLS.items():
+        if name == function and (module == package or module.startswith(package + ".")):
+            return why
+    return None
+
+
+def _followed(value: object, caller: Callable[..., Any]) -> bool:
+    """Calls followed into: functions of the caller's own module, and the project's helpers in
+    tests/ and benchmarks/ (the harness's own packages would make every test slow)."""
+    if not isinstance(value, types.FunctionType):
+        return False
+    module = value.__module__ or ""
+    return module == caller.__module__ or module.startswith(FOLLOWED_PACKAGES)
+
+
+def _reaches(function: Callable[..., Any], depth: int = CALL_DEPTH) -> str | None:
+    """Why `function` is slow by what its code uses, following calls to functions of its own
+    module `depth` deep; None when nothing slow is found."""
+    code = getattr(function, "__code__", None)
+    found_in = getattr(function, "__globals__", None)
+    if code is None or found_in is None:
+        return None
+    for name in _names(code):
+        if name in PROCESS_NAMES:
+            return PROCESS_NAMES[name]
+        value = found_in.get(name)
+        if value is None:
+            continue
+        why = _slow_call(name, value)
+        if why is not None:
+            return why
+        if depth > 0 and value is not function and _followed(value, function):
+            why = _reaches(value, depth - 1)
+            if why is not None:
+                return why
+    return None
+
+
+def _fixture_functions(item: pytest.Function) -> Iterator[Callable[..., Any]]:
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in getattr(info, "name2fixturedefs", {}).values():
+        for definition in definitions:
+            function = getattr(definition, "func", None)
+            if callable(function):
+                yield function
 
 
 def why_slow(item: pytest.Item) -> str | None:
@@ -82,6 +163,10 @@ def why_slow(item: pytest.Item) -> str | None:
             return "needs a whole matrix"
     if _uses_module(item, EMBEDDED_MODULE):
         return "starts an embedded PostgreSQL"
+    for function in (item.function, *_fixture_functions(item)):
+        why = _reaches(inspect.unwrap(function))
+        if why is not None:
+            return why
     return None
 
 

@@ -164,9 +164,9 @@ def why_slow(item: pytest.Item) -> str | None:
     if _uses_module(item, EMBEDDED_MODULE):
         return "starts an embedded PostgreSQL"
     for function in (item.function, *_fixture_functions(item)):
-        why = _reaches(inspect.unwrap(function))
-        if why is not None:
-            return why
+        reached = _reaches(inspect.unwrap(function))
+        if reached is not None:
+            return reached
     return None
 
 
@@ -181,7 +181,8 @@ def mark_slow_tests(items: list[pytest.Item]) -> None:
 
 
 def slow_tests_deselected(config: pytest.Config) -> bool:
-    """Whether the run's `-m` expression leaves every slow test out (`-m "not slow"`)."""
+    """Whether the run's `-m` expression leaves every slow test out (`-m "not slow"`), so that
+    no test of the run can need Postgres (every Postgres test is slow, and `postgres`)."""
     expression = str(config.getoption("markexpr", "") or "")
     if not expression:
         return False
@@ -191,4 +192,8 @@ def slow_tests_deselected(config: pytest.Config) -> bool:
         compiled = Expression.compile(expression)
     except Exception:  # pytest itself reports a bad expression, after configure
         return False
-    return not compiled.evaluate(lambda name, **_: name == MARKER)
+
+    def a_postgres_test(name: str, /, **_: str | int | bool | None) -> bool:
+        return name in (MARKER, "postgres")
+
+    return not compiled.evaluate(a_postgres_test)

@@ -1,6 +1,7 @@
 """Sessions: the scenario matrix (default), one matrix cell, the tests, lint, and benchmarks.
 
-`nox` runs the matrix; `nox -s tests` the test suite; `nox -l` lists every session.
+`nox` runs the matrix; `nox -s tests` the test suite, `nox -s quick` its fast tests (the
+contributor's loop, about a minute); `nox -l` lists every session.
 Postgres comes from HARNESS_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres);
 when it is unset and nothing answers there, or set to `embedded`, the run starts its own server.
 """

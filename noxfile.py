@@ -1,6 +1,7 @@
 """Sessions: the scenario matrix (default), one matrix cell, the tests, lint, and benchmarks.
 
-`nox` runs the matrix; `nox -s tests` the test suite; `nox -l` lists every session.
+`nox` runs the matrix; `nox -s tests` the test suite, `nox -s quick` its fast tests (the
+contributor's loop, about a minute); `nox -l` lists every session.
 Postgres comes from HARNESS_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres);
 when it is unset and nothing answers there, or set to `embedded`, the run starts its own server.
 """
@@ -126,6 +127,15 @@ def tests(session: nox.Session) -> None:
     )
 
 
+@nox.session
+def quick(session: nox.Session) -> None:
+    """Run the fast tests only (-m "not slow"; tests/tiers.py), serially: about a minute."""
+    install(session, "test")
+    # The stateful tests that remain are small; a CI variable must not turn on its 200 examples.
+    session.env["HARNESS_HYPOTHESIS_PROFILE"] = "quick"
+    session.run("pytest", "-m", "not slow", "-n", "0", *session.posargs, env=PYTEST_ENV)
+
+
 @nox.session(name="stress-tests", default=False)
 def stress_tests(session: nox.Session) -> None:
     """Run the suite 3 times in a row while 2 busy loops load the cores; reports/stress-tests.*."""
@@ -185,7 +195,8 @@ def bench(session: nox.Session) -> None:
 # shared 2-core machine, where the whole suite alone takes 3 min with the CI profile): the
 # reference app on both databases through FastAPI, Starlette and httpx; the toolkit on asyncpg,
 # psycopg, sqlite3 and aiosqlite; an app with a module-level engine; the sync support desk on
-# psycopg; SQLAlchemy's session and pool events (the guard); Hypothesis on both databases.
+# psycopg; SQLAlchemy's session and pool events (the guard); Hypothesis's options and strategies
+# (the search of every wiring on both databases is the matrix's own `stateful` case, above).
 # Left out: what runs only our own code or the standard library (lint, scenario format,
 # reports, CLI), the pytester-driven plugin tests (they repeat the matrix through pytest,
 # slowly), and reliability (load and outages on the same calls).
@@ -197,7 +208,6 @@ LOWEST_VERSION_TESTS = [
     "tests/porting/test_why_tests_missed_it.py",
     "tests/guard/test_small_apps.py",
     "tests/guard/test_reference_app.py",
-    "tests/stateful/test_request_histories.py",
     "tests/stateful/test_search_options.py",
     "tests/stateful/test_strategies.py",
 ]

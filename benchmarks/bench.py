@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import platform
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -285,6 +286,7 @@ def _matrix_runs(options: Options) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="bench-matrix-") as folder:
             command = [sys.executable, "-m", "scenarios", "run", "--quiet", "--reports", folder]
             started = time.perf_counter()
+            cpu_before = _children_cpu_s()
             try:
                 done = subprocess.run(
                     command, capture_output=True, text=True, timeout=MATRIX_LIMIT_S, check=False
@@ -296,17 +298,31 @@ def _matrix_runs(options: Options) -> dict[str, Any]:
             runs.append(
                 {
                     "wall_s": round(time.perf_counter() - started, 2),
+                    # user + system CPU of the run and its search workers: on a shared machine
+                    # the figure to compare before and after a change, where wall time is noise.
+                    "cpu_s": round(_children_cpu_s() - cpu_before, 2),
                     "exit_code": code,
                     "summary": tail[0] if tail else "",
                     "unexpected": _unexpected_cases(Path(folder) / "matrix.json"),
                 }
             )
-        print(f"  matrix run {len(runs)}: {runs[-1]['wall_s']} s, exit {code}", flush=True)
+        print(
+            f"  matrix run {len(runs)}: {runs[-1]['wall_s']} s, {runs[-1]['cpu_s']} s of CPU, "
+            f"exit {code}",
+            flush=True,
+        )
     return {
         "command": "python -m scenarios run --quiet --reports <tmpdir>",
         "median_wall_s": round(_median([r["wall_s"] for r in runs]), 2),
+        "median_cpu_s": round(_median([r["cpu_s"] for r in runs]), 2),
         "runs": runs,
     }
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _unexpected_cases(matrix_json: Path) -> list[str]:
@@ -736,11 +752,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _plugin_start_markdown(report["plugin_start"])
     matrix = report.get("matrix")
     if matrix:
-        runs = ", ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in matrix["runs"])
+        runs = ", ".join(
+            f"{r['wall_s']} s, {r.get('cpu_s', '?')} s of CPU (exit {r['exit_code']})"
+            for r in matrix["runs"]
+        )
         lines += [
             "## Default matrix",
             "",
-            f"`{matrix['command']}`: median **{matrix['median_wall_s']} s** ({runs}).",
+            f"`{matrix['command']}`: median **{matrix['median_wall_s']} s**, "
+            f"{matrix.get('median_cpu_s', '?')} s of CPU ({runs}).",
             "",
         ]
     if "profile" in report:

@@ -6,6 +6,9 @@ locally with the reason and fail under CI.
 Under pytest-xdist (`nox -s tests -- -n auto`) every worker is a process with its own test
 session, so each gets its own SQLite file and its own Postgres database, both dropped when the
 worker ends; the controller merges what the workers wrote to reports/ (reliability.json).
+
+Every test that is not fast carries the `slow` marker, given here at collection by what the test
+uses (tests/tiers.py), so `nox -s quick` (`pytest -m "not slow"`) is the one-minute loop.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from scenarios.databases import (
 from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.scenario import load_pack
+from tests.tiers import mark_slow_tests, slow_tests_deselected
 from tests.whole_matrix import run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
@@ -159,12 +163,19 @@ def pytest_configure(config: pytest.Config) -> None:
         check_environment()
     except BadInput as error:
         pytest.exit(f"error: {error}", returncode=EXIT_BAD_INPUT)
-    with contextlib.suppress(PostgresUnavailable):
-        postgres_server_url()
+    if not slow_tests_deselected(config):  # the fast tests never use Postgres: start none
+        with contextlib.suppress(PostgresUnavailable):
+            postgres_server_url()
     if worker_id() is None:  # the controller (or a plain run): no parts of an earlier run
         from tests.reliability.conftest import reliability_parts_dir
 
         shutil.rmtree(reliability_parts_dir(config.rootpath), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that is not fast (tests/tiers.py), the pack's own items included,
+    so new tests are classified by what they use, without editing them."""
+    mark_slow_tests(items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

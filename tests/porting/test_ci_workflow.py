@@ -106,7 +106,8 @@ def test_the_workflow_covers_the_nox_sessions_of_ci_run() -> None:
     ]
     assert expected[:2] == [["nox", "-s", "lint"], ["nox", "-s", "docs"]]
     assert expected[2] == ["nox"]
-    assert ["nox", "-s", "tests"] in expected
+    # The README's test command (its arguments after `--` may leave out what `nox` proved).
+    assert ["nox", "-s", "tests"] in [command[:3] for command in expected]
     assert nox_commands(run_lines(jobs()["lint"])) == expected[:2]
     assert nox_commands(run_lines(jobs()["tests"])) == expected[3:]
 

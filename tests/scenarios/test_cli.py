@@ -42,6 +42,7 @@ def test_a_passing_run_exits_zero_and_writes_the_reports(
     assert "6 as expected, 0 unexpected" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # twelve Hypothesis searches, one a cell, through the CLI
 def test_the_stateful_search_alone_runs_one_case_a_cell(tmp_path: Path) -> None:
     """`-k stateful` matches no scenario of the pack, only the search: the way to run it alone."""
     arguments = ["run", "--target", TARGET, "--db", "sqlite", "--wiring", "shared_session"]

@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 from hypothesis import settings
 
-from reference_app.adapter import TARGET
 from scenarios.adapter import TargetFactory
 from scenarios.databases import Database
 from scenarios.outcomes import Outcome
@@ -61,10 +60,6 @@ def test_a_leaked_connection_is_found_where_it_was_taken_and_the_search_goes_on(
     assert result.examples >= 2
 
 
-def test_a_wiring_that_returns_its_connections_is_never_called_leaky(
-    own_database: Database, fresh_search_settings: settings
-) -> None:
-    """The clean twin: one request session, closed by get_db; nothing is taken back."""
-    result, taken_back = _search(TARGET, "shared_session", own_database, fresh_search_settings)
-    assert result.findings == (), result.summary()
-    assert taken_back == 0
+# The clean twin (a wiring that returns its connections is never called leaky, and nothing is
+# taken back) is the 200-example clean search of shared_session and unit_of_work, which checks
+# connections after every step: test_request_histories.test_fixed_wirings_keep_every_random_history.

@@ -1,9 +1,9 @@
 """Every write operation, sent in-process through the session guard: each request one unit.
 
-Operations go creates first (POST, by path depth: `/articles` before
-`/articles/{slug}/comments`), then updates, then deletes, so later requests find the resources
-earlier ones made; an operation that no request reached goes once more at the end, when the
-values it needed may exist. Each request is bounded, and so is the whole run (a time budget and
+Operations go in rounds: creates (POST, by path depth: `/articles` before
+`/articles/{slug}/comments`), creates again (now each can name what any other made: a notebook
+created with the notes made after it), updates, and deletes last, so later requests find the
+resources earlier ones made. Each request is bounded, and so is the whole run (a time budget and
 a number of examples per operation)."""
 
 from __future__ import annotations
@@ -131,26 +131,32 @@ class Driver:
         if todo and todo[0].operation is not None:
             base = urlsplit(todo[0].operation.base_url or "").path
             self.base_path = base.rstrip("/")
-        for place, op in enumerate(todo, start=1):
-            if self.out_of_time() or self.stopped:
-                break
-            self._operation(runs[op.route], place, len(todo))
-        again = [op for op in todo if _worth_again(runs[op.route])]
-        for place, op in enumerate(again, start=1):
-            if self.out_of_time() or self.stopped:
-                break
-            self.progress(f"again, with the values made since: {op.route}")
-            self._operation(runs[op.route], place, len(again), again=True)
+        creates = [op for op in todo if op.method == "POST"]
+        rounds = [
+            ("creates", creates),
+            ("creates again, naming what every create made", creates),
+            ("updates", [op for op in todo if op.method in ("PUT", "PATCH")]),
+            ("deletes", [op for op in todo if op.method == "DELETE"]),
+        ]
+        for number, (name, operations_now) in enumerate(rounds):
+            if number == 1:
+                operations_now = [op for op in operations_now if _worth_again(runs[op.route])]
+            if operations_now and not (self.out_of_time() or self.stopped):
+                self.progress(f"{name}: {len(operations_now)} operation(s)")
+            for place, op in enumerate(operations_now, start=1):
+                if self.out_of_time() or self.stopped:
+                    break
+                self._operation(runs[op.route], place, len(operations_now), round_=number)
         result = DriveResult(list(runs.values()), len(self.exchanges))
         result.duration_s = time.monotonic() - started
         result.out_of_time = self.out_of_time() and not self.stopped
         result.stopped = self.stopped
         return result
 
-    def _operation(self, run: OperationRun, place: int, total: int, *, again: bool = False) -> None:
+    def _operation(self, run: OperationRun, place: int, total: int, *, round_: int) -> None:
         op = run.operation
         assert op.operation is not None
-        seed = self.seed + place + (1000 if again else 0)
+        seed = self.seed + place + 1000 * round_
         try:
             cases = generate(op.operation, self.examples, seed)
         except GenerationFailed as error:
@@ -206,7 +212,9 @@ class Driver:
             return exchange
         exchange.status = response.status_code
         exchange.detail = response.content[:300].decode("utf-8", "replace")
-        if exchange.succeeded:
+        if exchange.succeeded and op.method == "DELETE":
+            self.harvest.forget(uses)
+        elif exchange.succeeded:
             location = (response.headers.get("location") or [None])[0]
             self.harvest.add(exchange.number, op.path, _parse(response.content), location)
         return exchange
@@ -237,8 +245,5 @@ class Driver:
 
 
 def _worth_again(run: OperationRun) -> bool:
-    """No 2xx yet, and an answer that a value made later may change (a 404 for an id, a 422
-    for a field): not when every try was refused for want of credentials."""
-    if not run.exchanges or any(e.succeeded for e in run.exchanges):
-        return False
+    """Creates go twice; not one whose every try was refused for want of credentials."""
     return any(e.status not in (401, 403) for e in run.exchanges)

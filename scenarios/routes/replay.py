@@ -102,6 +102,8 @@ class Resolver:
             where, name = use.where
             if where == "path":
                 params[name] = coerce(Value(0, "", (name,), now), params[name])
+            elif isinstance(body, dict) and isinstance(body.get(name), list) and body[name]:
+                body[name] = [coerce(Value(0, "", (name,), now), body[name][0])]
             elif isinstance(body, dict):
                 body[name] = coerce(Value(0, "", (name,), now), body[name])
         path = exchange.template

@@ -87,6 +87,11 @@ class Harvest:
             if last:
                 self.values.append(Value(producer, path, ("Location",), last))
 
+    def forget(self, uses: list[Use]) -> None:
+        """A delete succeeded: the values that named what it deleted name nothing any more."""
+        gone = {(use.value.producer, use.value.value) for use in uses if use.where[0] == "path"}
+        self.values = [v for v in self.values if (v.producer, v.value) not in gone]
+
     def _score(self, value: Value, name: str, template: str) -> int:
         resource = _resource_of(name)
         segments = {_singular(s) for s in value.path.strip("/").split("/") if "{" not in s}
@@ -95,7 +100,8 @@ class Harvest:
             return 4
         if value.name.lower() in ("id", "location") and resource and resource in segments:
             return 3
-        collection = template.split("/{" + name + "}")[0]
+        marker = "/{" + name + "}"
+        collection = template.split(marker)[0] if marker in template else None
         if value.name.lower() in ("id", "location") and value.path.rstrip("/") == collection:
             return 3
         if value.name.lower() == "id" and len(value.keys) == 1 and name.lower() in ("id", "pk"):
@@ -126,6 +132,21 @@ def coerce(value: Value, like: Any) -> Scalar:
     return str(value.value) if isinstance(like, str) else value.value
 
 
+def _carry_list(
+    harvest: Harvest, template: str, body: dict[str, Any], key: str, generated: list[Any]
+) -> list[Use]:
+    """A list of ids named for a resource (`notes`, `note_ids`, `tagIds`): one harvested id of
+    that resource, in the type the generated items have (nothing when the list was empty)."""
+    if not generated or not all(isinstance(item, (int, str)) for item in generated):
+        return []
+    resource = _resource_of(key.rstrip("s")) or _singular(key)
+    found = harvest.find(f"{resource}_id", template, generated[0])
+    if found is None:
+        return []
+    body[key] = [coerce(found, generated[0])]
+    return [Use(("body", key), found)]
+
+
 def carry(
     harvest: Harvest, template: str, path_parameters: dict[str, Any], body: Any, *, in_body: bool
 ) -> list[Use]:
@@ -139,10 +160,11 @@ def carry(
             uses.append(Use(("path", name), found))
     if in_body and isinstance(body, dict):
         for key, generated in list(body.items()):
-            if _resource_of(key) is None and _norm(key) not in {
-                _norm(v.name) for v in harvest.values if v.name.lower() != "id"
-            }:
+            if isinstance(generated, list):
+                uses += _carry_list(harvest, template, body, key, generated)
                 continue
+            if _resource_of(key) is None:
+                continue  # only fields that name another resource: `article_id`, `tagIds`
             found = harvest.find(key, template, generated)
             if found is not None:
                 body[key] = coerce(found, generated)

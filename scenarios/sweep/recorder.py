@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -121,15 +122,21 @@ class Recorder:
         self.seen.add(connection.engine)
         return True
 
-    def flushed(self, session: Session) -> None:
+    def flushed(self, session: Session, orphans: Sequence[object] = ()) -> None:
+        """`orphans`: objects the flush deleted by a delete-orphan cascade; the session lists
+        them as dirty, not deleted, and their rows are meant to be gone."""
         with self._lock:
             run = self._run
             if run is None:
                 return
+            gone = {id(o) for o in orphans}
             for kind, objects in (
                 ("inserted", session.new),
-                ("updated", [o for o in session.dirty if session.is_modified(o)]),
-                ("deleted", session.deleted),
+                (
+                    "updated",
+                    [o for o in session.dirty if session.is_modified(o) and id(o) not in gone],
+                ),
+                ("deleted", [*session.deleted, *orphans]),
             ):
                 for instance in objects:
                     for key in _row_keys(instance):
@@ -184,8 +191,13 @@ def _on_commit(connection: Connection) -> None:
             raise fault
 
 
-def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
-    RECORDER.flushed(session)
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    deleted = [
+        state.obj()
+        for state, (is_delete, list_only) in flush_context.states.items()
+        if is_delete and not list_only and state.obj() is not None
+    ]
+    RECORDER.flushed(session, [o for o in deleted if o not in session.deleted])
 
 
 def install() -> Recorder:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from scenarios.guard import Finding, SessionGuardMiddleware, SessionGuardWSGIMiddleware
 from scenarios.routes.generation import GenerationFailed, generate
 from scenarios.routes.schema import WriteOperation
-from scenarios.routes.values import Harvest, Use, carry
+from scenarios.routes.values import Harvest, Use, carry, plausible
 from scenarios.sweep.app import is_asgi
 
 if TYPE_CHECKING:
@@ -181,6 +181,8 @@ class Driver:
 
         body = None if case.body is NOT_SET else case.body
         uses = carry(self.harvest, op.path, case.path_parameters, body, in_body=in_body)
+        if in_body:
+            plausible(body, len(self.exchanges))
         exchange = Exchange(
             number=len(self.exchanges),
             route=op.route,

@@ -176,7 +176,10 @@ async def _sweep_routes(
         result.sweep_s = time.perf_counter() - started
     by_number = {step.number: done for step, done in zip(steps, swept.requests, strict=False)}
     verdicts = {v.route: v for v in result.verdicts}
+    planned = {step.number for step in steps}
     for target in targets:
+        if target.number not in planned:
+            continue  # left out by the plan, which said why
         done = by_number.get(target.number)
         if done is None:
             result.notes.append(f"{target.route}: not swept (the sweep stopped before it)")

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation, BaseSchema
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-COMMON_SCHEMA_PATHS = ("/openapi.json", "/api/openapi.json", "/docs/openapi.json")
+# FastAPI, Litestar and many others; a FastAPI app under /api; APIFairy (Flask); flasgger.
+COMMON_SCHEMA_PATHS = (
+    "/openapi.json",
+    "/api/openapi.json",
+    "/docs/openapi.json",
+    "/apispec.json",
+    "/swagger.json",
+)
 
 
 @dataclass(frozen=True)

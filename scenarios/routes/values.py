@@ -170,3 +170,15 @@ def carry(
                 body[key] = coerce(found, generated)
                 uses.append(Use(("body", key), found))
     return uses
+
+
+def plausible(body: Any, number: int) -> list[str]:
+    """Fields a schema often leaves as bare strings that an app validates anyway: an `email`
+    gets an address (unique per request). Returns the fields changed."""
+    changed: list[str] = []
+    if isinstance(body, dict):
+        for key, generated in body.items():
+            if isinstance(generated, str) and _norm(key).endswith("email"):
+                body[key] = f"routes{number}@example.com"
+                changed.append(key)
+    return changed

@@ -16,7 +16,8 @@ def parse_header(text: str) -> tuple[str, str]:
     name, colon, value = text.partition(":")
     name = name.strip()
     if not colon or not name:
-        raise UsageError(f"--header {name or text[:20]!r}...: expected 'Name: value'")
+        shown = (text.split() or [""])[0][:40]  # its first word: the rest may be the secret
+        raise UsageError(f"--header {shown!r}...: expected 'Name: value'")
     if not _TOKEN.match(name):
         raise UsageError(f"--header {name!r}: not a valid header name")
     value = value.strip()

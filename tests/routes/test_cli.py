@@ -67,7 +67,8 @@ def test_findings_exit_1_and_are_in_the_reports(
     assert "FINDINGS   POST /orders/{order_id}/lines: acknowledged_not_saved, two_writers" in out
     document = json.loads((tmp_path / "routes.json").read_text())
     (run,) = document["runs"]
-    assert run["app_factory"] == factory and not run["clean"]
+    assert run["app_factory"] == factory
+    assert not run["clean"]
     lines = next(r for r in run["routes"] if r["route"] == "POST /orders/{order_id}/lines")
     assert "two_writers" in lines["problems"]
     assert "POST /orders/{order_id}/lines" in (tmp_path / "routes.md").read_text()

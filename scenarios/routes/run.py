@@ -88,12 +88,20 @@ def _drive(
         return driver.run(operations), driver.exchanges, driver.base_path
     finally:
         if is_asgi(app):
-            from schemathesis.python.asgi import shutdown_lifespans
+            _stop_lifespans(progress)
 
-            try:
-                shutdown_lifespans()
-            except Exception as error:  # the app's shutdown failed: worth a line, not a crash
-                progress(f"the app's shutdown failed: {type(error).__name__}: {error}")
+
+def _stop_lifespans(progress: Progress) -> None:
+    """Schemathesis keeps an ASGI app's lifespan running for the process (its engine open);
+    end it before the scratch database goes. Versions before it kept one have nothing to end."""
+    try:
+        from schemathesis.python.asgi import shutdown_lifespans
+    except ImportError:
+        return
+    try:
+        shutdown_lifespans()
+    except Exception as error:  # the app's shutdown failed: worth a line, not a crash
+        progress(f"the app's shutdown failed: {type(error).__name__}: {error}")
 
 
 def _first_success(exchanges: list[Exchange]) -> Exchange | None:

@@ -1,5 +1,6 @@
 """`python -m scenarios run`: run the pack against a target and write the reports;
 `python -m scenarios sweep`: the atomicity sweep (scenarios/sweep/cli.py);
+`python -m scenarios routes`: every write route of the app's schema (scenarios/routes/cli.py);
 `python -m scenarios merge-reports DIR... --reports OUT`: one report from matrix shards.
 
 Exit status: 0 when every verdict is `as_expected`, 1 when any is `unexpected` (or nothing
@@ -30,6 +31,8 @@ from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
 from scenarios.report import write_reports
+from scenarios.routes.cli import add_parser as add_routes_parser
+from scenarios.routes.cli import run_routes
 from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
 from scenarios.sweep.cli import add_parser as add_sweep_parser
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {STATEFUL_EXAMPLES}; 0 leaves the case out)",
     )
     add_sweep_parser(commands)
+    add_routes_parser(commands)
     merge = commands.add_parser(
         "merge-reports", help="merge the reports of matrix shards (e.g. CI jobs) into one"
     )
@@ -160,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_bad_input(error, parser.prog)
     if args.command == "sweep":
         return run_sweep(args)
+    if args.command == "routes":
+        return run_routes(args)
     if args.command == "merge-reports":
         return _merge_reports(args, parser)
     try:

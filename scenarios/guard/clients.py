@@ -1,7 +1,8 @@
 """Make the test clients a suite already uses send each request through the guard's
 middleware, so `pytest --session-guard` needs no change to the app or its tests: httpx's (and
-httpx2's) `ASGITransport` and `WSGITransport`, Starlette's (and FastAPI's) `TestClient`, and
-Werkzeug's test client (Flask's `app.test_client()`).
+httpx2's) `ASGITransport` and `WSGITransport`, Starlette's (and FastAPI's) `TestClient`,
+Werkzeug's test client (Flask's `app.test_client()`), and Schemathesis' in-process ASGI client
+(`case.call()` on `schemathesis.openapi.from_asgi`; `from_wsgi` goes through Werkzeug's).
 
 Only the transport's view of the app is wrapped (the app object itself is untouched), so a
 client created before `watch_test_clients()` is not watched; pytest configures the plugin
@@ -60,7 +61,40 @@ def _patch_werkzeug(module: Any) -> Undo:
     return undo
 
 
+def _patch_schemathesis(module: Any) -> list[Undo]:
+    """Schemathesis 4 calls an ASGI app through a client of its own (`ASGIClient`; earlier
+    versions use Starlette's TestClient, watched already). It keys the app's lifespan by the
+    app's id, so each app gets one wrapper, kept for the run."""
+    client = getattr(module, "ASGIClient", None)
+    if client is None:
+        return []
+    wrappers: dict[int, tuple[Any, Any]] = {}
+
+    def wrap(app: Any) -> Any:
+        if isinstance(app, SessionGuardMiddleware):
+            return app
+        held = wrappers.get(id(app))
+        if held is None or held[0] is not app:
+            held = wrappers[id(app)] = (app, SessionGuardMiddleware(app))
+        return held[1]
+
+    original = client.__init__
+
+    def __init__(self: Any, app: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, wrap(app), *args, **kwargs)
+
+    client.__init__ = __init__
+
+    def undo() -> None:
+        client.__init__ = original
+        wrappers.clear()
+
+    return [undo]
+
+
 def _patch_module(name: str, module: Any) -> list[Undo]:
+    if name == "schemathesis.python.asgi":
+        return _patch_schemathesis(module)
     if name in ("httpx", "httpx2"):
         return [
             _patch_init(module.ASGITransport, _wrap_asgi),
@@ -72,7 +106,13 @@ def _patch_module(name: str, module: Any) -> list[Undo]:
 
 
 # Starlette >= 1.x's TestClient prefers httpx2.
-CLIENT_MODULES = ("httpx", "httpx2", "starlette.testclient", "werkzeug.test")
+CLIENT_MODULES = (
+    "httpx",
+    "httpx2",
+    "starlette.testclient",
+    "werkzeug.test",
+    "schemathesis.python.asgi",
+)
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):

@@ -231,6 +231,10 @@ def check_command(words: list[str]) -> None:
             assert [SweepRequest.parse(line) for line in parsed.request] or (
                 parsed.request_file is not None and load_request_file(parsed.request_file)
             )
+        case ["python", "-m", "scenarios", "routes", *arguments]:
+            parsed = build_parser().parse_args(["routes", *arguments])
+            assert parsed.db in KINDS, parsed.db
+            load_factory(parsed.app_factory)
         case ["python", "-m", "scenarios", *arguments]:
             parsed = build_parser().parse_args(arguments)
             load_target(parsed.target)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 

@@ -3,16 +3,19 @@ parses (skipping the rest with the reason), apply the rules and markers, and ran
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from scenarios.lint.after_response import after_response_findings
 from scenarios.lint.config import LintConfig, find_pyproject, load_config
 from scenarios.lint.depends import route_findings
+from scenarios.lint.fastapi_version import describe, known_for
 from scenarios.lint.findings import Finding, Report, Skipped
 from scenarios.lint.markers import apply, markers_in
 from scenarios.lint.resolve import Project
 from scenarios.lint.roots import dependencies_used, in_main_block
 from scenarios.lint.rules import Context, ModuleRules
+from scenarios.lint.selection import Selection
 from scenarios.lint.source import Module, SourceError
 
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build"})
@@ -40,18 +43,23 @@ def configs_for(paths: list[Path]) -> list[tuple[LintConfig, list[Path]]]:
     return [(load_config(pyproject), group) for pyproject, group in groups.items()]
 
 
-def check(paths: list[Path], config: LintConfig | None = None) -> Report:
-    """Check `paths` with `config` (default: found from the paths). Raises ConfigError for a
-    configuration that cannot be used; files that cannot be parsed are skipped."""
+def check(
+    paths: list[Path], config: LintConfig | None = None, selection: Selection | None = None
+) -> Report:
+    """Check `paths` with `config` (default: found from the paths) and the rules of
+    `selection` (default: the configuration's). Raises ConfigError for a configuration that
+    cannot be used; files that cannot be parsed are skipped."""
     groups = configs_for(paths) if config is None else [(config, paths)]
     report = Report()
     for group_config, group in groups:
-        _check_group(group, group_config, report)
+        _check_group(group, group_config, report, selection or group_config.selection)
     report.sort()
     return report
 
 
-def _check_group(paths: list[Path], config: LintConfig, report: Report) -> None:
+def _check_group(
+    paths: list[Path], config: LintConfig, report: Report, selection: Selection
+) -> None:
     project = Project()
     checked: list[tuple[Module, str]] = []
     relatives: list[str] = []
@@ -90,7 +98,10 @@ def _check_group(paths: list[Path], config: LintConfig, report: Report) -> None:
             continue
         markers, warnings = markers_in(module.path, module.lines)
         report.warnings += warnings
-        kept, used, unused = apply(_unique(found), markers)
+        chosen = [
+            _weighed(f, selection, config) for f in found if selection.enabled(f.code, relative)
+        ]
+        kept, used, unused = apply(_unique(chosen), markers)
         report.findings += kept
         report.used_markers += used
         report.unused_markers += unused
@@ -105,6 +116,19 @@ def _module_findings(project: Project, module: Module, context: Context) -> list
     if context.path_role not in ("tests", "migrations", "entry-points"):
         found += after_response_findings(project, module, context.dependencies)
     return found
+
+
+def _weighed(finding: Finding, selection: Selection, config: LintConfig) -> Finding:
+    """The finding at its configured level; `SCN004` informational where the app's FastAPI
+    still runs the code after `yield` before the response."""
+    level = selection.level(finding.code)
+    reason = finding.reason
+    if finding.code == "SCN004" and level == "error":
+        known = known_for(finding.path, config.fastapi_version)
+        if known is not None and known.before_response():
+            level = "info"
+            reason = f"{reason} [{describe(known)}: the commit still runs before the response]"
+    return dataclasses.replace(finding, level=level, reason=reason)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -3,7 +3,8 @@ codebase (named in a comment at the top of its files), as a buggy twin and a cle
 
 Every buggy folder must be flagged exactly at the lines marked `# expect: CODE`, and every
 clean folder must be silent. Each folder is checked as a project of its own (its own
-pyproject.toml when it has one, else the defaults with paths relative to the folder)."""
+pyproject.toml when it has one, else the defaults with paths relative to the folder), with every
+rule selected: the corpus proves each rule, including `SCN003`, which is off by default."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.lint import LintConfig, Report, check, load_config
+from scenarios.lint.selection import build
 
 CORPUS = Path(__file__).parent / "corpus"
 PAIRS = sorted(p for p in CORPUS.iterdir() if p.is_dir())
@@ -21,10 +23,10 @@ EXPECT = re.compile(r"#\s*expect:\s*(?P<code>SCN\d{3})")
 NEEDS_312 = {"13_pep695_type_alias"}  # `type X = ...` does not parse before Python 3.12
 
 
-def run(folder: Path) -> Report:
+def run(folder: Path, *, every_rule: bool = True) -> Report:
     pyproject = folder / "pyproject.toml"
     config = load_config(pyproject) if pyproject.is_file() else LintConfig(base=folder)
-    return check([folder], config)
+    return check([folder], config, build(select=("ALL",)) if every_rule else None)
 
 
 def expected(folder: Path) -> set[tuple[str, int, str]]:
@@ -82,3 +84,11 @@ def test_clean_twin_is_silent(pair: Path) -> None:
     assert report.skipped == []
     assert report.findings == []
     assert report.unused_markers == []
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p.name for p in PAIRS])
+def test_at_default_settings_the_buggy_twin_gets_its_marked_lines_but_scn003(pair: Path) -> None:
+    _skip_if_too_new(pair)
+    report = run(pair / "buggy", every_rule=False)
+    wanted = {e for e in expected(pair / "buggy") if e[2] != "SCN003"}
+    assert got(pair / "buggy", report) == wanted

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from scenarios.lint.after_response import after_response_findings
+from scenarios.lint.callgraph import CallGraph, InHandCall
 from scenarios.lint.config import LintConfig, find_pyproject, load_config
 from scenarios.lint.depends import route_findings
 from scenarios.lint.fastapi_version import describe, known_for
@@ -14,7 +15,7 @@ from scenarios.lint.findings import Finding, Report, Skipped
 from scenarios.lint.markers import apply, markers_in
 from scenarios.lint.resolve import Project
 from scenarios.lint.roots import dependencies_used, in_main_block
-from scenarios.lint.rules import Context, ModuleRules
+from scenarios.lint.rules import SILENT_PATHS, Context, ModuleRules
 from scenarios.lint.selection import Selection
 from scenarios.lint.source import Module, SourceError
 
@@ -81,12 +82,17 @@ def _check_group(
         report.warnings += config.unmatched(relatives, [m.name for m, _ in checked])
     modules = [m for m, _ in checked]
     dependencies = dependencies_used(project, modules)
+    found: dict[str, list[Finding]] = {}
+    calls: list[InHandCall] = []
+    reported: set[str] = set()  # modules where the call graph may report an opening
     for module, relative in checked:
         role = config.path_role(relative)
         if role is None and in_main_block(module, None):
             role = "entry-points"  # a script: `if __name__ == "__main__":`
+        if role not in SILENT_PATHS:
+            reported.add(module.name)
         try:
-            found = _module_findings(project, module, Context(config, role, dependencies))
+            rules = _module_rules(project, module, Context(config, role, dependencies))
         except RecursionError:
             report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
             report.files -= 1
@@ -96,10 +102,25 @@ def _check_group(
             report.skipped.append(Skipped(module.path, 1, message))
             report.files -= 1
             continue
+        found[module.name] = rules[0]
+        calls += rules[1]
+    try:
+        followed = CallGraph(project).findings(calls, reported)
+    except RecursionError:
+        followed = []
+        report.warnings.append("calls nested too deeply to follow; SCN001 across calls skipped")
+    by_path = {m.path: m.name for m, _ in checked}
+    for finding in followed:
+        found.setdefault(by_path[finding.path], []).append(finding)
+    for module, relative in checked:
+        if module.name not in found:
+            continue
         markers, warnings = markers_in(module.path, module.lines)
         report.warnings += warnings
         chosen = [
-            _weighed(f, selection, config) for f in found if selection.enabled(f.code, relative)
+            _weighed(f, selection, config)
+            for f in found[module.name]
+            if selection.enabled(f.code, relative)
         ]
         kept, used, unused = apply(_unique(chosen), markers)
         report.findings += kept
@@ -107,7 +128,10 @@ def _check_group(
         report.unused_markers += unused
 
 
-def _module_findings(project: Project, module: Module, context: Context) -> list[Finding]:
+def _module_rules(
+    project: Project, module: Module, context: Context
+) -> tuple[list[Finding], list[InHandCall]]:
+    """The module's findings, and the calls it makes with a session in hand."""
     rules = ModuleRules(project, module, context)
     rules.visit(module.tree)
     found: list[Finding] = rules.findings
@@ -115,7 +139,7 @@ def _module_findings(project: Project, module: Module, context: Context) -> list
         found += route_findings(project, module)
     if context.path_role not in ("tests", "migrations", "entry-points"):
         found += after_response_findings(project, module, context.dependencies)
-    return found
+    return found, rules.in_hand_calls
 
 
 def _weighed(finding: Finding, selection: Selection, config: LintConfig) -> Finding:

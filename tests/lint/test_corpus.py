@@ -3,8 +3,9 @@ codebase (named in a comment at the top of its files), as a buggy twin and a cle
 
 Every buggy folder must be flagged exactly at the lines marked `# expect: CODE`, and every
 clean folder must be silent. Each folder is checked as a project of its own (its own
-pyproject.toml when it has one, else the defaults with paths relative to the folder), with every
-rule selected: the corpus proves each rule, including `SCN003`, which is off by default."""
+pyproject.toml when it has one, its rule selection included; else the defaults with paths
+relative to the folder and every rule selected, so that the older pairs prove `SCN003` too,
+which is off by default)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ NEEDS_312 = {"13_pep695_type_alias"}  # `type X = ...` does not parse before Pyt
 
 def run(folder: Path, *, every_rule: bool = True) -> Report:
     pyproject = folder / "pyproject.toml"
-    config = load_config(pyproject) if pyproject.is_file() else LintConfig(base=folder)
+    if pyproject.is_file():  # the folder's own table, its rule selection included
+        return check([folder], load_config(pyproject))
+    config = LintConfig(base=folder)
     return check([folder], config, build(select=("ALL",)) if every_rule else None)
 
 

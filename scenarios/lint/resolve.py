@@ -89,6 +89,11 @@ class Project:
                 except SourceError:
                     return None
                 return self.modules[name]
+        for root in self.roots:  # `keep.api.x` where `keep/` has no __init__.py (namespace)
+            if name.startswith(f"{root.name}.") and name != f"{root.name}.":
+                self.modules[name] = self.module(name[len(root.name) + 1 :])
+                if self.modules[name] is not None:
+                    return self.modules[name]
         return None
 
     def _files_under(self, root: Path) -> dict[str, Path]:

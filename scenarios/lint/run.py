@@ -109,6 +109,12 @@ def _check_group(
     except RecursionError:
         followed = []
         report.warnings.append("calls nested too deeply to follow; SCN001 across calls skipped")
+    except Exception as error:  # a gap in the check: say so, keep the rest
+        followed = []
+        report.warnings.append(
+            f"following the calls failed ({type(error).__name__}: {error}); "
+            "SCN001 across calls skipped"
+        )
     by_path = {m.path: m.name for m, _ in checked}
     for finding in followed:
         found.setdefault(by_path[finding.path], []).append(finding)

@@ -32,6 +32,7 @@ class Context:
     config: LintConfig
     path_role: str | None  # tests, migrations, entry-points, or None
     dependencies: DependencyUses
+    unit_roots: frozenset[tuple[str, str]] = frozenset()  # functions started as their own unit
 
 
 def describe(text: str, opened: Value) -> str:
@@ -208,6 +209,9 @@ class ModuleRules(ast.NodeVisitor):
         )
         if role in ("an event handler", "middleware", "a unit of work opening its session"):
             return
+        qualified = f"{owner.name}.{function.name}" if owner else function.name
+        if role is None and (self.module.name, qualified) in self.context.unit_roots:
+            role = "started as a unit of its own"  # add_task, Thread(target=), a job
         if sets_request_state(node, function):
             return
         earlier = self.opened_in.setdefault(id(function), [])

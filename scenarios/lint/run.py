@@ -18,6 +18,7 @@ from scenarios.lint.roots import dependencies_used, in_main_block
 from scenarios.lint.rules import SILENT_PATHS, Context, ModuleRules
 from scenarios.lint.selection import Selection
 from scenarios.lint.source import Module, SourceError
+from scenarios.lint.unit_roots import unit_roots
 
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build"})
 
@@ -82,6 +83,7 @@ def _check_group(
         report.warnings += config.unmatched(relatives, [m.name for m, _ in checked])
     modules = [m for m, _ in checked]
     dependencies = dependencies_used(project, modules)
+    roots = frozenset(unit_roots(project, modules))
     found: dict[str, list[Finding]] = {}
     calls: list[InHandCall] = []
     reported: set[str] = set()  # modules where the call graph may report an opening
@@ -92,7 +94,7 @@ def _check_group(
         if role not in SILENT_PATHS:
             reported.add(module.name)
         try:
-            rules = _module_rules(project, module, Context(config, role, dependencies))
+            rules = _module_rules(project, module, Context(config, role, dependencies, roots))
         except RecursionError:
             report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
             report.files -= 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.lint import LintConfig, Report, check, load_config
-from scenarios.lint.selection import build
+from scenarios.lint.selection import Selection, build
 
 CORPUS = Path(__file__).parent / "corpus"
 PAIRS = sorted(p for p in CORPUS.iterdir() if p.is_dir())
@@ -25,11 +25,14 @@ NEEDS_312 = {"13_pep695_type_alias"}  # `type X = ...` does not parse before Pyt
 
 
 def run(folder: Path, *, every_rule: bool = True) -> Report:
+    """With the folder's own table (its rule selection too) or, without one, every rule;
+    `every_rule=False`: the default rule set, whatever the table selects."""
     pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():  # the folder's own table, its rule selection included
-        return check([folder], load_config(pyproject))
+    defaults = None if every_rule else Selection()
+    if pyproject.is_file():
+        return check([folder], load_config(pyproject), defaults)
     config = LintConfig(base=folder)
-    return check([folder], config, build(select=("ALL",)) if every_rule else None)
+    return check([folder], config, build(select=("ALL",)) if every_rule else defaults)
 
 
 def expected(folder: Path) -> set[tuple[str, int, str]]:

@@ -8,6 +8,12 @@
     migrations = ["db/changes/*"]       # schema migrations: paths
     exclude = ["vendor/*"]              # never read: paths
     disable-defaults = ["entry-points"] # default lists to drop (see DEFAULTS)
+    select = ["SCN001", "SCN002", "SCN004"]  # rules on (the default); "ALL", prefixes
+    extend-select = ["SCN003"]          # added to select
+    ignore = ["SCN004"]                 # taken out
+    per-file-ignores = { "legacy/*" = ["SCN001"] }
+    severity = { SCN004 = "warning" }   # error (fails the run), warning or info
+    fastapi-version = "0.115.6"         # else the declared range, else the installed one
 
 Every list adds to its default (`DEFAULTS`); `disable-defaults` drops a default list. Paths are
 relative to the folder of the pyproject.toml, and a pattern also matches at any depth
@@ -21,6 +27,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from scenarios.lint.selection import Selection, SelectionError, build
+
 KEYS = (
     "composition-root",
     "entry-points",
@@ -29,7 +37,14 @@ KEYS = (
     "migrations",
     "exclude",
     "disable-defaults",
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
+    "severity",
+    "fastapi-version",
 )
+LIST_KEYS = KEYS[:6]
 ROLES = ("tests", "migrations", "entry-points", "workers")
 DEFAULTS: dict[str, tuple[str, ...]] = {
     "tests": (
@@ -88,6 +103,8 @@ class LintConfig:
     disabled: tuple[str, ...] = ()
     base: Path | None = None  # the folder paths are relative to; None: each checked path
     source: Path | None = None  # the pyproject.toml read, if any
+    selection: Selection = field(default_factory=Selection)
+    fastapi_version: str | None = None  # `fastapi-version`, as configured
 
     def patterns(self, key: str) -> tuple[str, ...]:
         default = () if key in self.disabled else DEFAULTS[key]
@@ -181,10 +198,47 @@ def load_config(pyproject: Path | None) -> LintConfig:
     wrong = sorted(set(disabled) - set(ROLES))
     if wrong:
         raise ConfigError(f"{pyproject}: disable-defaults names {wrong}; known: {', '.join(ROLES)}")
-    configured = {key: _strings(table, key, pyproject) for key in KEYS if key != "disable-defaults"}
+    configured = {key: _strings(table, key, pyproject) for key in LIST_KEYS}
+    version = table.get("fastapi-version")
+    if version is not None and not isinstance(version, str):
+        raise ConfigError(f"{pyproject}: [tool.scenarios.lint] fastapi-version must be a string")
     return LintConfig(
         configured={k: v for k, v in configured.items() if v},
         disabled=disabled,
         base=pyproject.parent,
         source=pyproject,
+        selection=_selection(table, pyproject),
+        fastapi_version=version,
     )
+
+
+def _table(table: dict[str, object], key: str, where: Path) -> dict[str, object]:
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [tool.scenarios.lint] {key} must be a table")
+    return value
+
+
+def _selection(table: dict[str, object], pyproject: Path) -> Selection:
+    ignores: dict[str, tuple[str, ...]] = {}
+    for pattern, codes in _table(table, "per-file-ignores", pyproject).items():
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(
+                f"{pyproject}: [tool.scenarios.lint] per-file-ignores {pattern!r} must be a "
+                "list of rule codes"
+            )
+        ignores[pattern] = tuple(codes)
+    severity = _table(table, "severity", pyproject)
+    if not all(isinstance(v, str) for v in severity.values()):
+        raise ConfigError(f"{pyproject}: [tool.scenarios.lint] severity values must be strings")
+    try:
+        return build(
+            select=_strings(table, "select", pyproject) if "select" in table else None,
+            extend_select=_strings(table, "extend-select", pyproject),
+            ignore=_strings(table, "ignore", pyproject),
+            per_file_ignores=ignores,
+            severity={k: str(v) for k, v in severity.items()},
+            where=f"{pyproject}: [tool.scenarios.lint]",
+        )
+    except SelectionError as error:
+        raise ConfigError(str(error)) from None

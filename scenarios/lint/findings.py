@@ -23,6 +23,7 @@ class Finding:
     reason: str
     column: int = 1
     end_line: int = 0
+    level: str = "error"  # error (fails the run), warning, info: see `selection`
 
     @property
     def rank(self) -> int:
@@ -38,7 +39,8 @@ class Finding:
         return path.as_posix()
 
     def render(self, relative_to: Path | None = None) -> str:
-        return f"{self.display_path(relative_to)}:{self.line}: {self.code} {self.reason}"
+        level = "" if self.level == "error" else f"[{self.level}] "
+        return f"{self.display_path(relative_to)}:{self.line}: {self.code} {level}{self.reason}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class Report:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0
+
+    @property
+    def errors(self) -> int:
+        """Findings that fail the run (exit 1)."""
+        return sum(1 for f in self.findings if f.level == "error")
 
     def sort(self) -> None:
         self.findings.sort(key=lambda f: (f.rank, str(f.path), f.line, f.code))

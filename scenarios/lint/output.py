@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scenarios.lint.findings import RULES, WARNINGS, Report
+from scenarios.lint.findings import RULES, Report
+from scenarios.lint.selection import DEFAULT_LEVELS
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def text(report: Report, cwd: Path) -> tuple[str, str]:
@@ -26,7 +28,8 @@ def text(report: Report, cwd: Path) -> tuple[str, str]:
     in_hand = sum(1 for f in report.findings if f.rank == 1)
     err.append(
         f"{report.files} file(s) checked: {len(report.findings)} finding(s) "
-        f"({in_hand} with a session already in hand), {len(report.used_markers)} allowed "
+        f"({in_hand} with a session already in hand), {report.errors} at error level, "
+        f"{len(report.used_markers)} allowed "
         f"by marker, {len(report.skipped)} skipped"
     )
     return "".join(f"{line}\n" for line in out), "".join(f"{line}\n" for line in err)
@@ -49,6 +52,7 @@ def as_json(report: Report, cwd: Path) -> str:
                 "column": f.column,
                 "code": f.code,
                 "rank": f.rank,
+                "level": f.level,
                 "reason": f.reason,
             }
             for f in report.findings
@@ -79,7 +83,7 @@ def as_sarif(report: Report, cwd: Path) -> str:
             "name": code,
             "shortDescription": {"text": description},
             "help": {"text": 'docs/porting.md, section "The static check"'},
-            "defaultConfiguration": {"level": "warning" if code in WARNINGS else "error"},
+            "defaultConfiguration": {"level": SARIF_LEVELS[DEFAULT_LEVELS[code]]},
         }
         for code, description in RULES.items()
     ]
@@ -88,7 +92,7 @@ def as_sarif(report: Report, cwd: Path) -> str:
         {
             "ruleId": f.code,
             "ruleIndex": codes.index(f.code),
-            "level": "error" if f.rank == 1 else "warning",
+            "level": SARIF_LEVELS[f.level],
             "message": {"text": f.reason},
             "locations": [
                 {

@@ -18,6 +18,7 @@ import ast
 import os
 from pathlib import Path
 
+from scenarios.lint.hierarchy import descendants, is_abstract, own_method, subclass_index
 from scenarios.lint.source import (
     Function,
     Module,
@@ -29,6 +30,7 @@ from scenarios.lint.source import (
 from scenarios.lint.syntax import (
     ATTRIBUTE_ASSIGNMENT,
     KEYED_TO_TASK,
+    MAKER_PARAMETER,
     OPENED,
     OPENED_AT,
     TYPING_WRAPPERS,
@@ -63,6 +65,7 @@ class Project:
         self.locals: dict[int, dict[str, list[ast.AST]]] = {}  # id(function) -> its names
         self.handed: dict[int, tuple[What, str] | None] = {}  # id(function) -> hands_out()
         self.unpacking: set[tuple[str, str, int]] = set()  # (module, function, index) in flight
+        self._subclasses: dict[int, list[tuple[Module, ast.ClassDef]]] | None = None
 
     def add(self, path: Path) -> Module:
         """Parse a checked file (SourceError when it cannot be)."""
@@ -86,6 +89,11 @@ class Project:
                 except SourceError:
                     return None
                 return self.modules[name]
+        for root in self.roots:  # `keep.api.x` where `keep/` has no __init__.py (namespace)
+            if name.startswith(f"{root.name}.") and name != f"{root.name}.":
+                self.modules[name] = self.module(name[len(root.name) + 1 :])
+                if self.modules[name] is not None:
+                    return self.modules[name]
         return None
 
     def _files_under(self, root: Path) -> dict[str, Path]:
@@ -208,6 +216,12 @@ class Project:
         if returns is not None and returns.what is What.MAKER:
             origin = f"{function.name}() is annotated to return {returns.origin}, {where}"
             return Value(What.MAKER_FACTORY, origin, key)
+        if owner is not None and is_abstract(function):
+            for impl_module, impl, impl_owner in self.overrides(module, owner, function.name):
+                found = self.function_value(impl_module, impl, impl_owner)
+                if found.what in (What.OPENER, What.MAKER_FACTORY):
+                    how = f"{function.name}() is implemented by {impl_owner.name}, which"
+                    return Value(found.what, f"{how} {found.origin}", key)
         scope = Scope(self, module, function=function, parent=outer, owner=owner)
         handed = scope.hands_out()
         if handed is not None:
@@ -242,6 +256,34 @@ class Project:
             if any(inner.opening(n) for n in own_nodes(nested[name]) if isinstance(n, ast.Call)):
                 return True
         return False
+
+    def overrides(
+        self, module: Module, owner: ast.ClassDef, name: str
+    ) -> list[tuple[Module, Function, ast.ClassDef]]:
+        """The methods `name` of the checked subclasses of `owner` that define their own."""
+        if self._subclasses is None:
+            checked = [m for m in (self.modules.get(n) for n in self.checked) if m is not None]
+            self._subclasses = subclass_index(
+                checked, lambda m, base: Scope(self, m).class_of(base)
+            )
+        found: list[tuple[Module, Function, ast.ClassDef]] = []
+        for sub_module, sub in descendants(self._subclasses, owner):
+            method = own_method(sub, name)
+            if method is not None:
+                found.append((sub_module, method, sub))
+        return found
+
+    def returned_instance(self, ref: tuple[str, str]) -> Value | None:
+        """What a project function's return annotation says it gives, when that is an
+        instance of a project class (`def provide_db() -> Database`)."""
+        try:
+            module, function, _ = self.function_at(ref)
+        except (KeyError, AssertionError):
+            return None
+        typed = Scope(self, module).annotation(function.returns)
+        if typed is None or typed.what is not What.INSTANCE:
+            return None
+        return Value(What.INSTANCE, f"what {function.name}() returns", typed.ref)
 
     def function_at(self, ref: tuple[str, str]) -> tuple[Module, Function, ast.ClassDef | None]:
         module = self.module(ref[0])
@@ -657,6 +699,8 @@ class Scope:
             return Value(What.SESSION, f"the current session of {callee.origin}")
         if callee.what is What.CLASS:
             return Value(What.INSTANCE, callee.origin, callee.ref)
+        if callee.what is What.FUNCTION and callee.ref is not None:
+            return self.project.returned_instance(callee.ref)  # `provide_db().x`
         if callee.what in (What.MAKER, What.SESSION_TYPE, What.OPENER):
             return callee  # the value the call gives is a session; see `opening`
         return None
@@ -814,6 +858,8 @@ class Scope:
                 found = self.value(default)
                 if found is not None and found.what in (What.MAKER, What.SESSION):
                     return Value(found.what, f"parameter `{name}` defaulting to {found.origin}")
+            if MAKER_PARAMETER.fullmatch(name):
+                return Value(What.MAKER, f"parameter `{name}` (a session factory), {where}")
             return None
         if isinstance(binding, ast.Import | ast.ImportFrom):
             for local, (source, attr) in import_bindings(self.module, binding):

@@ -202,9 +202,10 @@ def session_in_hand(scope: Scope) -> str | None:
 
 def _held_session(project: Project, ref: tuple[str, str], depth: int = 0) -> str | None:
     """A session an instance of this class holds: an attribute given one, or an attribute
-    holding an object (a repository) that was given one."""
+    holding an object (a repository) that was given one; one step, never further down a chain
+    (`self.store._settings.db` is an app-wide object's, not this unit's)."""
     module = project.module(ref[0])
-    if module is None or ref[1] not in module.classes or depth > 2:
+    if module is None or ref[1] not in module.classes or depth > 1:
         return None
     attributes = project.class_attributes(module, module.classes[ref[1]])
     for value in attributes.values():

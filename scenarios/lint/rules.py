@@ -6,10 +6,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from scenarios.lint.callgraph import InHandCall
 from scenarios.lint.config import LintConfig
 from scenarios.lint.findings import Finding
 from scenarios.lint.registries import handed_out, site, task_registry_use
-from scenarios.lint.resolve import Project, Scope, parameters
+from scenarios.lint.resolve import Project, Scope, default_of, own_nodes, parameters
 from scenarios.lint.roots import (
     DependencyUses,
     event_listeners,
@@ -31,6 +32,7 @@ class Context:
     config: LintConfig
     path_role: str | None  # tests, migrations, entry-points, or None
     dependencies: DependencyUses
+    unit_roots: frozenset[tuple[str, str]] = frozenset()  # functions started as their own unit
 
 
 def describe(text: str, opened: Value) -> str:
@@ -60,6 +62,8 @@ class ModuleRules(ast.NodeVisitor):
         self.registries_used: set[tuple[int, str]] = set()  # (id(function), registry site)
         self.listeners = event_listeners(module)
         self.findings: list[Finding] = []
+        self.in_hand_calls: list[InHandCall] = []  # for the call graph (`callgraph`)
+        self._in_hand: dict[int, str | None] = {}  # id(function) -> session_in_hand()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for child in (*node.bases, *node.keywords, *node.decorator_list):
@@ -155,7 +159,26 @@ class ModuleRules(ast.NodeVisitor):
                 and not _passes_session(self.project, callee, node)
             ):
                 self._injected(node, callee)
+            elif callee is None or callee.what in (What.FUNCTION, What.INSTANCE):
+                self._maybe_in_hand_call(node)
         self.generic_visit(node)
+
+    def _maybe_in_hand_call(self, node: ast.Call) -> None:
+        """Record a call made with a session in hand; the call graph follows it later."""
+        if self.context.path_role in ("tests", "migrations") or not self.functions:
+            return
+        if self.lambdas:
+            return
+        function, _, scope = self.functions[-1]
+        if id(function) not in self._in_hand:
+            self._in_hand[id(function)] = session_in_hand(scope)
+        in_hand = self._in_hand[id(function)]
+        if in_hand is None and self.open_withs:
+            in_hand = f"inside the session opened at line {self.open_withs[-1]}"
+        if in_hand is None and self.opened_in.get(id(function)):
+            in_hand = f"after the session opened at line {self.opened_in[id(function)][0]}"
+        if in_hand is not None:
+            self.in_hand_calls.append(InHandCall(self.module, node, scope, in_hand))
 
     # -- decisions ------------------------------------------------------------------------------
 
@@ -186,10 +209,13 @@ class ModuleRules(ast.NodeVisitor):
         )
         if role in ("an event handler", "middleware", "a unit of work opening its session"):
             return
+        qualified = f"{owner.name}.{function.name}" if owner else function.name
+        if role is None and (self.module.name, qualified) in self.context.unit_roots:
+            role = "started as a unit of its own"  # add_task, Thread(target=), a job
         if sets_request_state(node, function):
             return
         earlier = self.opened_in.setdefault(id(function), [])
-        in_hand = session_in_hand(scope)
+        in_hand = None if _rebinds_unset_parameter(function, node) else session_in_hand(scope)
         if in_hand is None and self.open_withs:
             in_hand = f"it is inside the session opened at line {self.open_withs[-1]}"
         if in_hand is None and earlier:
@@ -285,6 +311,24 @@ class ModuleRules(ast.NodeVisitor):
                 end_line=node.end_lineno or node.lineno,
             )
         )
+
+
+def _rebinds_unset_parameter(function: Function, call: ast.Call) -> bool:
+    """`def f(session: Session | None = None): with Session(engine) as session:`: the opened
+    session takes the parameter's name, so the parameter is never used; nothing is in hand
+    unless a caller passes one, which the call graph judges."""
+    bound: set[str] = set()
+    for node in own_nodes(function):
+        if isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name):
+            if any(n is call for n in ast.walk(node.context_expr)):
+                bound.add(node.optional_vars.id)
+        elif isinstance(node, ast.Assign) and any(n is call for n in ast.walk(node.value)):
+            bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    for argument in parameters(function):
+        default = default_of(function, argument)
+        if argument.arg in bound and isinstance(default, ast.Constant) and default.value is None:
+            return True
+    return False
 
 
 def _session_parameters(scope: Scope) -> set[str]:

@@ -17,6 +17,8 @@ LIBRARIES = ("sqlalchemy", "sqlmodel")
 TYPING_WRAPPERS = frozenset({"Annotated", "Optional", "Final", "ClassVar", "Required"})
 OPENED = frozenset({What.MAKER, What.SESSION_TYPE, What.OPENER})
 ATTRIBUTE_ASSIGNMENT = re.compile(r"\w\.\w+\.\w+\s*(:[^=]*)?=[^=]")
+# The one name-based guess: an unannotated parameter named as a session factory is one.
+MAKER_PARAMETER = re.compile(r"(?:\w+_)?(?:session_?factory|session_?maker|sessionmaker)", re.I)
 OPENED_AT = "opened at"  # in the origin of a session the code opened itself
 KEYED_TO_TASK = "keyed to the task"  # in the origin of a registry whose scope is the task
 # What a scoped_session proxies to the current session: using one is using that session.

@@ -16,6 +16,7 @@ import yaml
 import reference_app
 from scenarios.lint import ConfigError, check, load_config
 from scenarios.lint.__main__ import main
+from scenarios.lint.selection import build
 from tests.guard.conftest import line_of
 
 REFERENCE_APP = Path(reference_app.__file__).parent
@@ -206,7 +207,8 @@ def test_configured_roots_and_paths_add_to_the_defaults(tmp_path: Path) -> None:
             "    SessionLocal().commit()\n",
         },
     )
-    report = check([tmp_path], load_config(tmp_path / "pyproject.toml"))
+    every_rule = build(select=("ALL",))  # SCN003 is off by default
+    report = check([tmp_path], load_config(tmp_path / "pyproject.toml"), every_rule)
     assert [(f.path.name, f.code) for f in report.findings] == [("service.py", "SCN003")]
     assert report.warnings == []
     defaults_dropped = tmp_path / "pyproject.toml"
@@ -214,7 +216,7 @@ def test_configured_roots_and_paths_add_to_the_defaults(tmp_path: Path) -> None:
         '[tool.scenarios.lint]\nentry-points = ["ops/*"]\ndisable-defaults = ["entry-points"]\n'
         'composition-root = ["app.bootstrap", "app.no_such_module"]\n'
     )
-    report = check([tmp_path], load_config(defaults_dropped))
+    report = check([tmp_path], load_config(defaults_dropped), every_rule)
     assert sorted(f.path.name for f in report.findings) == ["seed.py", "service.py"]
     assert report.warnings == [
         "composition-root pattern 'app.no_such_module' matches no checked file"
@@ -277,8 +279,8 @@ def test_python_dash_m_on_the_reference_app_with_defaults_finds_each_buggy_wirin
 def test_the_check_runs_clean_on_this_repository_with_its_own_config() -> None:
     """`python -m scenarios.lint .` at the root reads pyproject.toml's [tool.scenarios.lint],
     which excludes the code that is buggy on purpose and names the benchmarks as an entry point:
-    without it, the check finds exactly the reference app's two buggy wirings and the
-    benchmark's driver."""
+    without it, the check finds exactly the reference app's two buggy wirings (and, with every
+    rule on, the benchmark's driver, which opens its own session: `SCN003`)."""
     result = subprocess.run(
         [sys.executable, "-m", "scenarios.lint", "."],
         capture_output=True,
@@ -294,8 +296,11 @@ def test_the_check_runs_clean_on_this_repository_with_its_own_config() -> None:
     findings = check([REPO_ROOT], load_config(None)).findings
     assert [(f.path.parent.name, f.path.name) for f in findings] == [
         ("wirings", "two_sessions.py"),
-        ("benchmarks", "bench.py"),
         ("wirings", "commit_in_dependency.py"),
+    ]
+    every = check([REPO_ROOT], load_config(None), build(select=("ALL",))).findings
+    assert ("benchmarks", "bench.py", "SCN003") in [
+        (f.path.parent.name, f.path.name, f.code) for f in every
     ]
     assert unconfigured.findings == []
 
@@ -351,14 +356,14 @@ def test_a_failure_of_the_check_on_one_file_is_reported_and_the_rest_is_checked(
     """The last line of defence for "never a traceback": a gap in the check itself."""
     import scenarios.lint.run as check_module
 
-    real = check_module._module_findings
+    real = check_module._module_rules
 
     def failing_on_db(project_, module, context):
         if module.path.name == "db.py":
             raise KeyError("a shape the check does not know")
         return real(project_, module, context)
 
-    monkeypatch.setattr(check_module, "_module_findings", failing_on_db)
+    monkeypatch.setattr(check_module, "_module_rules", failing_on_db)
     assert main(["app"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith("app/service.py:8: SCN001")

@@ -3,7 +3,9 @@ codebase (named in a comment at the top of its files), as a buggy twin and a cle
 
 Every buggy folder must be flagged exactly at the lines marked `# expect: CODE`, and every
 clean folder must be silent. Each folder is checked as a project of its own (its own
-pyproject.toml when it has one, else the defaults with paths relative to the folder)."""
+pyproject.toml when it has one, its rule selection included; else the defaults with paths
+relative to the folder and every rule selected, so that the older pairs prove `SCN003` too,
+which is off by default)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.lint import LintConfig, Report, check, load_config
+from scenarios.lint.selection import Selection, build
 
 CORPUS = Path(__file__).parent / "corpus"
 PAIRS = sorted(p for p in CORPUS.iterdir() if p.is_dir())
@@ -21,10 +24,15 @@ EXPECT = re.compile(r"#\s*expect:\s*(?P<code>SCN\d{3})")
 NEEDS_312 = {"13_pep695_type_alias"}  # `type X = ...` does not parse before Python 3.12
 
 
-def run(folder: Path) -> Report:
+def run(folder: Path, *, every_rule: bool = True) -> Report:
+    """With the folder's own table (its rule selection too) or, without one, every rule;
+    `every_rule=False`: the default rule set, whatever the table selects."""
     pyproject = folder / "pyproject.toml"
-    config = load_config(pyproject) if pyproject.is_file() else LintConfig(base=folder)
-    return check([folder], config)
+    defaults = None if every_rule else Selection()
+    if pyproject.is_file():
+        return check([folder], load_config(pyproject), defaults)
+    config = LintConfig(base=folder)
+    return check([folder], config, build(select=("ALL",)) if every_rule else defaults)
 
 
 def expected(folder: Path) -> set[tuple[str, int, str]]:
@@ -82,3 +90,11 @@ def test_clean_twin_is_silent(pair: Path) -> None:
     assert report.skipped == []
     assert report.findings == []
     assert report.unused_markers == []
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p.name for p in PAIRS])
+def test_at_default_settings_the_buggy_twin_gets_its_marked_lines_but_scn003(pair: Path) -> None:
+    _skip_if_too_new(pair)
+    report = run(pair / "buggy", every_rule=False)
+    wanted = {e for e in expected(pair / "buggy") if e[2] != "SCN003"}
+    assert got(pair / "buggy", report) == wanted

@@ -12,7 +12,10 @@ import pytest
 
 import reference_app
 from scenarios.lint import LintConfig, check, load_config
+from scenarios.lint.selection import build
 from tests.guard.conftest import line_of
+
+EVERY_RULE = build(select=("ALL",))  # these apps prove SCN003 too, which is off by default
 
 REFERENCE_APP = Path(reference_app.__file__).parent
 
@@ -64,7 +67,7 @@ def expected_findings(app: Path) -> set[str]:
 
 def found(app: Path, pyproject: Path | None = None) -> set[str]:
     config = load_config(pyproject) if pyproject else LintConfig(base=app.parent)
-    return {f"{f.path}:{f.line}" for f in check([app], config).findings}
+    return {f"{f.path}:{f.line}" for f in check([app], config, EVERY_RULE).findings}
 
 
 def test_module_global_reached_by_import_alias_from_import_and_module_attribute(

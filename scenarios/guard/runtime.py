@@ -42,6 +42,7 @@ from scenarios.guard.rules import (
     AFTER_RESPONSE_LANE,
     REQUEST_LANE,
     Discard,
+    Held,
     UnitFacts,
     Writer,
     judge,
@@ -117,6 +118,8 @@ class SessionGuard:
         self._held: dict[ConnectionPoolEntry, tuple[str, int] | None] = {}
         self._held_by: dict[ConnectionPoolEntry, asyncio.Task[Any] | None] = {}
         self._peak = 0
+        # DB-API connections that sessions opened outside the unit began on (a fixture's).
+        self._outside_connections: set[int] = set()
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[SessionGuard, ...]] | None = None
         self._findings: tuple[Finding, ...] | None = None
@@ -242,8 +245,13 @@ class SessionGuard:
             record = self._sessions[session] = Writer(0, None, lane=REQUEST_LANE)
         return record
 
-    def _began(self, session: Session) -> None:
-        self._record(session).began = True
+    def _began(self, session: Session, connection: Connection | None = None) -> None:
+        record = self._record(session)
+        record.began = True
+        if record.sequence == 0 and connection is not None:
+            proxied = connection.connection
+            with self._lock:
+                self._outside_connections.add(id(proxied.dbapi_connection))
         for observer in self.observers:
             observer.transaction_began(session)
 
@@ -365,7 +373,7 @@ class SessionGuard:
         with self._lock:
             deferred = [e for e, task in self._held_by.items() if id(task) in later]
             ended = [e for e in self._held if e not in deferred]
-        self._findings = self._build(now, held=[self._held[e] for e in ended])
+        self._findings = self._build(now, held=[self._held_fact(e) for e in ended])
         for record in records:
             if record not in now:
                 self._adopt_late(record)
@@ -395,7 +403,7 @@ class SessionGuard:
         records = self._late.pop(task, [])
         with self._lock:
             kept = [e for e, by in self._held_by.items() if by is task]
-            held = [self._held[e] for e in kept]
+            held = [self._held_fact(e) for e in kept]
         findings = self._build(records, include_unit_wide=False, held=held)
         self._let_go(kept)
         if self.on_late is not None and findings:
@@ -404,17 +412,21 @@ class SessionGuard:
             self._sessions.clear()
             self._connections.clear()
 
+    def _held_fact(self, entry: ConnectionPoolEntry) -> Held:
+        outside = id(entry.dbapi_connection) in self._outside_connections
+        return Held(self._held.get(entry), outside=outside)
+
     def _build(
         self,
         records: Sequence[Writer],
         *,
         include_unit_wide: bool = True,
-        held: Sequence[tuple[str, int] | None] | None = None,
+        held: Sequence[Held] | None = None,
     ) -> tuple[Finding, ...]:
-        """`held`: where each connection not returned was taken (default: every one held)."""
+        """`held`: each connection not returned (default: every one held)."""
         if held is None:
             with self._lock:
-                held = list(self._held.values())
+                held = [self._held_fact(e) for e in self._held]
         facts = UnitFacts(
             label=self.label,
             noun=self.noun,

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from scenarios.guard.suite import SuiteRecord
 
 MARKER = (
-    "session_guard(mode='raise', report_rollbacks=False): run the test as one session-guard "
-    "unit; in raise mode a second session, a lost flushed write or a leaked connection fails it"
+    "session_guard(mode='raise', report_rollbacks=False, rules='all'): run the test as one "
+    "session-guard unit; in raise mode a finding of `rules` (a second session, a lost write, a "
+    "leaked connection, ...) that no allowlist entry acknowledges fails it"
 )
 FLAG = "--session-guard"
 MODES = ("report", "strict")
@@ -219,18 +220,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def session_guard(request: pytest.FixtureRequest) -> Iterator[SessionGuard]:
     """The test as one unit: raise mode (default) fails it at teardown when the guard found
-    anything; `@pytest.mark.session_guard(mode="collect")` only collects `findings`."""
-    from scenarios.guard.runtime import SessionGuard
+    anything (of `rules`, when the marker names them) that the ini's `session_guard_allow` or
+    an inline marker has not acknowledged; `@pytest.mark.session_guard(mode="collect")` only
+    collects `findings`."""
+    from scenarios.guard.policy import PolicyError, parse_rules
+    from scenarios.guard.runtime import Mode, SessionGuard, SessionGuardError
 
     marker = request.node.get_closest_marker("session_guard")
     options = dict(marker.kwargs) if marker is not None else {}
-    unknown = sorted(set(options) - {"mode", "report_rollbacks"})
+    unknown = sorted(set(options) - {"mode", "report_rollbacks", "rules"})
     if unknown:
         raise pytest.UsageError(f"session_guard marker: unknown option(s) {unknown}")
+    mode = Mode(options.get("mode", "raise"))
+    try:
+        policy = _policy(request.config, "")
+        if "rules" in options:
+            rules = options["rules"]
+            text = rules if isinstance(rules, str) else ",".join(map(str, rules))
+            policy.strict = parse_rules(text, origin="session_guard marker")
+        else:
+            policy.strict = parse_rules("all", origin="session_guard marker")
+    except PolicyError as error:
+        raise pytest.UsageError(f"session guard: {error}") from None
     with SessionGuard(
-        options.get("mode", "raise"),
+        Mode.COLLECT,
         label=request.node.nodeid,
         noun="test",
         report_rollbacks=bool(options.get("report_rollbacks", False)),
     ) as unit:
         yield unit
+    failing = tuple(f for f in unit.findings if policy.fails(f) and policy.allowed_by(f) is None)
+    if mode is Mode.RAISE and failing:
+        raise SessionGuardError(unit.label, failing, unit.noun)

@@ -35,6 +35,8 @@ class Writer:
     pending: Counter[str] = field(default_factory=Counter)  # written, not yet committed
     at_response: Counter[str] | None = None  # not yet committed when the response started
     committed_after_response: bool = False
+    # Opened outside any unit (a fixture's, the test's), never by the app in an earlier one.
+    outside: bool = False
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Held:
 
     site: tuple[str, int] | None
     outside: bool = False
+    scope: str | None = None  # what outlives the unit and owns the session (a test's context)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ def judge(
         outside = (
             f" (it serves a session opened outside the {facts.noun}, a fixture's or the "
             f"test's, which gives it back when it closes: not the {facts.noun}'s doing, a note)"
+            if held.outside and held.scope is None
+            else f" (it serves a session scoped to {held.scope}, which outlives the "
+            f"{facts.noun} and ends the session: not the {facts.noun}'s doing, a note)"
             if held.outside
             else ""
         )
@@ -185,7 +191,7 @@ def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -
             f"the {ordinal_word(ordinal)} was opened at {_where(facts, record)} "
             f"(the first at {first})"
         )
-        if record.sequence == 0:
+        if record.outside:
             found.append(
                 finding(
                     Kind.EXTRA_SESSION if record.wrote else Kind.READ_ONLY_SESSION,

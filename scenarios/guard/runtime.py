@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextvars import Token
@@ -70,6 +71,9 @@ class SessionGuardError(AssertionError):
 
 
 _sequence = itertools.count(1)
+# Sessions opened inside some unit: one of them seen again by a later unit is the app's (a
+# singleton, a registry), not a fixture's, and its leaks stay the app's findings.
+_opened_in_a_unit: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
 def _current_task() -> asyncio.Task[Any] | None:
@@ -120,6 +124,12 @@ class SessionGuard:
         self._peak = 0
         # DB-API connections that sessions opened outside the unit began on (a fixture's).
         self._outside_connections: set[int] = set()
+        self._connections_of: dict[int, set[int]] = {}  # session id -> DB-API connections
+        # Set by a caller that knows these sessions live in a scope that outlives the unit
+        # (Flask-SQLAlchemy's `db.session` in an app context the test holds around a WSGI
+        # request): what they hold at the end is a note.
+        self.outer_scope: str | None = None
+        self.scoped_sessions: tuple[Session, ...] = ()
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[SessionGuard, ...]] | None = None
         self._findings: tuple[Finding, ...] | None = None
@@ -218,6 +228,7 @@ class SessionGuard:
         lane = AFTER_RESPONSE_LANE if self.response_began else None
         if lane is None and task is not None and self._task is not None and task is self._task:
             lane = REQUEST_LANE
+        _opened_in_a_unit.add(session)
         route, via = request_origin()
         if route is not None and self._served_route is None:
             self._served_route = route  # the unit's route, also for sessions opened in its tasks
@@ -242,16 +253,20 @@ class SessionGuard:
     def _record(self, session: Session) -> Writer:
         record = self._sessions.get(session)
         if record is None:
-            record = self._sessions[session] = Writer(0, None, lane=REQUEST_LANE)
+            record = self._sessions[session] = Writer(
+                0, None, lane=REQUEST_LANE, outside=session not in _opened_in_a_unit
+            )
         return record
 
     def _began(self, session: Session, connection: Connection | None = None) -> None:
         record = self._record(session)
         record.began = True
-        if record.sequence == 0 and connection is not None:
-            proxied = connection.connection
+        if connection is not None:
+            key = id(connection.connection.dbapi_connection)
             with self._lock:
-                self._outside_connections.add(id(proxied.dbapi_connection))
+                self._connections_of.setdefault(id(session), set()).add(key)
+                if record.outside:
+                    self._outside_connections.add(key)
         for observer in self.observers:
             observer.transaction_began(session)
 
@@ -413,8 +428,13 @@ class SessionGuard:
             self._connections.clear()
 
     def _held_fact(self, entry: ConnectionPoolEntry) -> Held:
-        outside = id(entry.dbapi_connection) in self._outside_connections
-        return Held(self._held.get(entry), outside=outside)
+        key = id(entry.dbapi_connection)
+        if key in self._outside_connections:
+            return Held(self._held.get(entry), outside=True)
+        scoped = (self._connections_of.get(id(s), set()) for s in self.scoped_sessions)
+        if self.outer_scope is not None and any(key in keys for keys in scoped):
+            return Held(self._held.get(entry), outside=True, scope=self.outer_scope)
+        return Held(self._held.get(entry))
 
     def _build(
         self,

@@ -281,3 +281,81 @@ def test_bad_strictness_or_allowlist_is_one_line_and_exit_2(
     assert result.ret == 2
     result.stderr.fnmatch_lines([f"*session guard: *{error}*"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+FLASK_SUITE = '''
+"""A Flask-SQLAlchemy app whose test holds an app context around its client (the shape of
+mjhea0/flaskr-tdd's `client` fixture): Flask runs each request in the test's context, so
+`db.session` ends when the test's context does, not the request."""
+import pytest
+from flask import Flask, redirect, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+db = SQLAlchemy()
+
+
+class Entry(db.Model):
+    __tablename__ = "entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(20))
+
+
+def make_app(path, buggy):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    db.init_app(app)
+
+    @app.get("/")
+    def index():
+        return {"entries": db.session.scalar(select(func.count()).select_from(Entry))}
+
+    @app.post("/add")
+    def add():
+        if buggy:
+            own = Session(db.engine)  # site: flask own session
+            own.add(Entry(title=request.form["title"]))
+            own.flush()
+            own.close()
+        else:
+            db.session.add(Entry(title=request.form["title"]))
+        db.session.commit()
+        return redirect("/")
+
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["clean", "buggy"])
+def client(request, tmp_path):
+    app = make_app(tmp_path / "entries.sqlite3", request.param)
+    with app.app_context():
+        db.create_all()
+        yield app.test_client()
+        db.drop_all()
+
+
+def test_index_then_add(client):
+    assert client.get("/").status_code == 200
+    assert client.post("/add", data={"title": "a"}).status_code == 302
+    assert client.get("/").status_code == 200
+'''
+
+
+def test_a_session_scoped_to_the_tests_flask_app_context_is_a_note(
+    pytester: pytest.Pytester,
+) -> None:
+    path = pytester.makepyfile(test_entries=FLASK_SUITE)
+    own = f"test_entries.py:{line_of(path, '# site: flask own session')}"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--session-guard=strict", "--session-guard-report=guard.json"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_entries.py::test_index_then_add[[]buggy[]]*"])
+    found = _findings(json.loads((pytester.path / "guard.json").read_text()))
+    clean = found["test_index_then_add[clean]"]
+    # Each GET's `db.session` keeps its connection until the test's app context ends.
+    assert {(kind, fails) for kind, _, fails in clean} == {("leaked_connection", False)}
+    document = json.loads((pytester.path / "guard.json").read_text())
+    assert document["findings_by_kind"] == {"acknowledged_not_saved": 1}
+    assert ("acknowledged_not_saved", own, True) in found["test_index_then_add[buggy]"]

@@ -205,9 +205,9 @@ def test_the_marker_chooses_the_rules_and_an_inline_marker_acknowledges(
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at setup of test_unknown_rule*",
             "*ERROR at teardown of test_not_acknowledged*",
             "*SessionGuardError: session guard (test_app.py::test_not_acknowledged): 2 sessions*",
+            "*ERROR at setup of test_unknown_rule*",
         ]
     )
     result.stdout.fnmatch_lines(["*session_guard marker: unknown rule 'lost_writes'*"])

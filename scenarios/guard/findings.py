@@ -17,6 +17,7 @@ class Kind(StrEnum):
     READ_ONLY_SESSION = "read_only_session"  # a second session that only read: always a note
     ACKNOWLEDGED_NOT_SAVED = "acknowledged_not_saved"  # a 2xx response, and writes not kept
     RESPONSE_BEFORE_COMMIT = "response_before_commit"  # committed only after the response began
+    SPLIT_COMMIT = "split_commit"  # two sessions wrote and each committed: two transactions
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Finding:
     note: bool = False  # worth knowing, never a failure (a read-only second session)
     via: str | None = None  # the route and `Depends` parameters that asked for the session
     status: int | None = None  # the response's status, when the unit is a request
+    route: str | None = None  # the route template (`POST /notes/{id}`), when known
 
     @property
     def row_count(self) -> int:
@@ -53,6 +55,7 @@ class Finding:
             "note": self.note,
             "via": self.via,
             "status": self.status,
+            "route": self.route,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Finding:
             note=bool(data.get("note", False)),
             via=data.get("via"),
             status=None if data.get("status") is None else int(data["status"]),
+            route=data.get("route"),
         )
 
 
@@ -104,6 +108,13 @@ def summarise_unit(findings: Sequence[Finding], noun: str = "request") -> str:
         rows = sum(f.row_count for f in acknowledged)
         sites = ", ".join(sorted({f.site or "outside the unit" for f in acknowledged}))
         parts.append(f"acknowledged ({status}) but not saved: {_rows_text(rows)} of {sites}")
+    split = [f for f in findings if f.kind is Kind.SPLIT_COMMIT]
+    if split:
+        sites = ", ".join(sorted({f.site or "outside the unit" for f in split}))
+        parts.append(
+            f"writes committed in {max(f.sessions for f in split)} transactions "
+            f"(the extra committed at {sites})"
+        )
     early = [f for f in findings if f.kind is Kind.RESPONSE_BEFORE_COMMIT]
     if early:
         sites = ", ".join(sorted({f.site or "outside the unit" for f in early}))

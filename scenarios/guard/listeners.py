@@ -59,7 +59,7 @@ def unflushed_rows(session: Session) -> Counter[str]:
 def _after_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
     session_of[conn] = session
     for guard in current_units.get():
-        guard._began(session)
+        guard._began(session, conn)
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:

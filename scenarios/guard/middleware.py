@@ -11,6 +11,7 @@ the middleware never raises, whatever it finds.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
@@ -86,6 +87,28 @@ class SessionGuardMiddleware:
             sink(unit.all_findings)
 
 
+def _held_flask_context() -> str | None:
+    """A Flask app context already pushed when the request starts (a test's `with
+    app.app_context():` around its client): Flask runs the request in it, so sessions scoped
+    to it (Flask-SQLAlchemy's `db.session`) end with the test's context, not the request."""
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_app_context():
+        return None
+    return "a Flask app context pushed before the request (the test's `app.app_context()`)"
+
+
+def _flask_db_session() -> tuple[Any, ...]:
+    """Flask-SQLAlchemy's session of the current app context, if it made one."""
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_app_context():
+        return ()
+    scoped = getattr(flask.current_app.extensions.get("sqlalchemy"), "session", None)
+    registry = getattr(scoped, "registry", None)
+    if registry is None or not registry.has():
+        return ()
+    return (scoped(),)  # type: ignore[misc]
+
+
 class SessionGuardWSGIMiddleware:
     """WSGI: every call of the app is one unit, ended when the app returns its body (Flask
     has run its teardown by then; a streamed body's generator is not watched)."""
@@ -113,6 +136,7 @@ class SessionGuardWSGIMiddleware:
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         unit = SessionGuard("collect", label=f"{method} {path}", noun="request")
         unit.on_late = sink
+        outer_scope = _held_flask_context()
 
         def guarded_start(status: str, headers: Any, exc_info: Any = None) -> Any:
             if unit.status is None:
@@ -126,5 +150,7 @@ class SessionGuardWSGIMiddleware:
             return self.app(environ, guarded_start)
         finally:
             unit.route = self._route(environ)
+            if outer_scope is not None:
+                unit.outer_scope, unit.scoped_sessions = outer_scope, _flask_db_session()
             unit.__exit__(None, None, None)
             sink(unit.all_findings)

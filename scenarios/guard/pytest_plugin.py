@@ -4,6 +4,8 @@ point (`scenarios.pytest_entry`).
     pytest --session-guard                   # every request the suite sends is one unit; a
     pytest --session-guard=strict            #   summary at the end (strict: findings fail)
     pytest --session-guard-report=PATH       # and JSON for CI; ini: session_guard = report
+    pytest --session-guard=strict:acknowledged_not_saved,lost_write   # only these rules fail
+    # ini: session_guard_strict = RULES; session_guard_allow = lines of `WHAT -- reason`
     def test_checkout(session_guard): ...            # the test is one unit; findings fail it
     @pytest.mark.session_guard(mode="collect")       # or keep them: session_guard.findings
 
@@ -21,12 +23,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from scenarios.guard.policy import Policy
     from scenarios.guard.runtime import SessionGuard
     from scenarios.guard.suite import SuiteRecord
 
 MARKER = (
-    "session_guard(mode='raise', report_rollbacks=False): run the test as one session-guard "
-    "unit; in raise mode a second session, a lost flushed write or a leaked connection fails it"
+    "session_guard(mode='raise', report_rollbacks=False, rules='all'): run the test as one "
+    "session-guard unit; in raise mode a finding of `rules` (a second session, a lost write, a "
+    "leaked connection, ...) that no allowlist entry acknowledges fails it"
 )
 FLAG = "--session-guard"
 MODES = ("report", "strict")
@@ -40,9 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         const="report",
         default=None,
         dest="session_guard_mode",
-        metavar="report|strict",
+        metavar="report|strict[:RULES]",
         help="watch every request the suite sends to an ASGI/WSGI app as one unit; report "
-        "(default) prints a summary, strict fails tests whose requests had findings",
+        "(default) prints a summary, strict fails tests whose requests had findings of the "
+        "strict rules (default: the rules that mean lost or partial data; strict:all, or "
+        "strict:RULE,RULE)",
     )
     group.addoption(
         "--session-guard-report",
@@ -52,6 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --session-guard: write the findings as JSON to PATH",
     )
     parser.addini("session_guard", "report or strict: as --session-guard=MODE", default="")
+    parser.addini(
+        "session_guard_strict",
+        "the rules that fail a test in strict mode: data (default), all, or rule names",
+        default="",
+    )
+    parser.addini(
+        "session_guard_allow",
+        "acknowledged findings, one a line: `[RULE] [path:line | METHOD /route] -- reason`",
+        type="linelist",
+        default=[],
+    )
 
 
 _early_undo: list[Callable[[], None]] = []
@@ -63,7 +80,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     the test clients are watched from here, before the first conftest.py is imported (one may
     create a client at import)."""
     for index, arg in enumerate(args[:-1]):
-        if arg == FLAG and args[index + 1] not in MODES:
+        if arg == FLAG and _mode_name(args[index + 1]) not in MODES:
             args[index] = f"{FLAG}=report"
     known = early_config.known_args_namespace
     wanted = getattr(known, "session_guard_mode", None) or getattr(
@@ -73,6 +90,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
         from scenarios.guard.clients import watch_test_clients
 
         _early_undo.append(watch_test_clients())
+
+
+def _mode_name(mode: str) -> str:
+    return mode.partition(":")[0]
 
 
 def _mode(config: pytest.Config) -> str:
@@ -90,15 +111,22 @@ def pytest_configure(config: pytest.Config) -> None:
         if undo is not None:
             undo()
         return
-    if mode not in MODES:
+    if _mode_name(mode) not in MODES:
         if undo is not None:
             undo()
         pytest.exit(f"session guard: unknown mode {mode!r}; use report or strict", returncode=2)
     from scenarios.guard.clients import watch_test_clients
     from scenarios.guard.middleware import push_sink
+    from scenarios.guard.policy import PolicyError
     from scenarios.guard.suite import SuiteRecord
 
-    record = SuiteRecord(mode)
+    try:
+        policy = _policy(config, mode)
+    except PolicyError as error:
+        if undo is not None:
+            undo()
+        pytest.exit(f"session guard: {error}", returncode=2)
+    record = SuiteRecord(_mode_name(mode), policy)
     report = config.getoption("session_guard_report")
     push_sink(record.add)
     if undo is None:  # a plugin loaded late (`-p`), or an in-process pytest run
@@ -106,6 +134,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         _SuiteGuard(record, undo, Path(report) if report else None), "session_guard_suite"
     )
+
+
+def _policy(config: pytest.Config, mode: str) -> Policy:
+    """The rules that fail a test (the flag's `strict:RULES`, else the ini's
+    `session_guard_strict`, else the data rules) and the ini's acknowledgements; inline
+    `# scenarios: allow-session -- reason` markers are read where findings point."""
+    from scenarios.guard.policy import Policy, parse_allowance, parse_rules
+
+    _, _, rules = mode.partition(":")
+    origin = "--session-guard"
+    if not rules:
+        rules, origin = str(config.getini("session_guard_strict")), "ini session_guard_strict"
+    ini = config.inipath.name if config.inipath else "ini"
+    allowances = tuple(
+        parse_allowance(line, origin=f"{ini} session_guard_allow")
+        for line in config.getini("session_guard_allow")
+        if line.strip()
+    )
+    return Policy(parse_rules(rules, origin=origin), allowances)
 
 
 class _SuiteGuard:
@@ -175,18 +222,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def session_guard(request: pytest.FixtureRequest) -> Iterator[SessionGuard]:
     """The test as one unit: raise mode (default) fails it at teardown when the guard found
-    anything; `@pytest.mark.session_guard(mode="collect")` only collects `findings`."""
-    from scenarios.guard.runtime import SessionGuard
+    anything (of `rules`, when the marker names them) that the ini's `session_guard_allow` or
+    an inline marker has not acknowledged; `@pytest.mark.session_guard(mode="collect")` only
+    collects `findings`."""
+    from scenarios.guard.policy import PolicyError, parse_rules
+    from scenarios.guard.runtime import Mode, SessionGuard, SessionGuardError
 
     marker = request.node.get_closest_marker("session_guard")
     options = dict(marker.kwargs) if marker is not None else {}
-    unknown = sorted(set(options) - {"mode", "report_rollbacks"})
+    unknown = sorted(set(options) - {"mode", "report_rollbacks", "rules"})
     if unknown:
         raise pytest.UsageError(f"session_guard marker: unknown option(s) {unknown}")
+    mode = Mode(options.get("mode", "raise"))
+    try:
+        policy = _policy(request.config, "")
+        if "rules" in options:
+            rules = options["rules"]
+            text = rules if isinstance(rules, str) else ",".join(map(str, rules))
+            policy.strict = parse_rules(text, origin="session_guard marker")
+        else:
+            policy.strict = parse_rules("all", origin="session_guard marker")
+    except PolicyError as error:
+        raise pytest.UsageError(f"session guard: {error}") from None
     with SessionGuard(
-        options.get("mode", "raise"),
+        Mode.COLLECT,
         label=request.node.nodeid,
         noun="test",
         report_rollbacks=bool(options.get("report_rollbacks", False)),
     ) as unit:
         yield unit
+    failing = tuple(f for f in unit.findings if policy.fails(f) and policy.allowed_by(f) is None)
+    if mode is Mode.RAISE and failing:
+        raise SessionGuardError(unit.label, failing, unit.noun)

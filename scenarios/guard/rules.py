@@ -35,6 +35,8 @@ class Writer:
     pending: Counter[str] = field(default_factory=Counter)  # written, not yet committed
     at_response: Counter[str] | None = None  # not yet committed when the response started
     committed_after_response: bool = False
+    # Opened outside any unit (a fixture's, the test's), never by the app in an earlier one.
+    outside: bool = False
 
 
 @dataclass
@@ -42,6 +44,16 @@ class Discard:
     record: Writer
     rows: Counter[str]
     how: str  # "closed", "rolled back", "left open", "discarded before flushing"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A pooled connection not returned: where it was checked out, and whether a session
+    opened outside the unit (a fixture's, the test's) holds it."""
+
+    site: tuple[str, int] | None
+    outside: bool = False
+    scope: str | None = None  # what outlives the unit and owns the session (a test's context)
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class UnitFacts:
     report_rollbacks: bool
     sessions: Sequence[Writer]  # the session writers (the rest are bare connections)
     discards: Sequence[Discard]
-    held: Sequence[tuple[str, int] | None]  # where each connection still held was checked out
+    held: Sequence[Held]  # each connection still held
     peak: int
     peak_site: tuple[str, int] | None
 
@@ -93,24 +105,51 @@ def judge(
     findings += _early_responses(facts, records)
     # At the end of the unit, or of a task it started that outlived it (the connections it took).
     until = f"the end of the {facts.noun}" if include_unit_wide else "the end of its task"
-    for site_tuple in list(facts.held):
-        site = format_site(site_tuple)
+    for held in list(facts.held):
+        site = format_site(held.site)
+        outside = (
+            f" (it serves a session opened outside the {facts.noun}, a fixture's or the "
+            f"test's, which gives it back when it closes: not the {facts.noun}'s doing, a note)"
+            if held.outside and held.scope is None
+            else f" (it serves a session scoped to {held.scope}, which outlives the "
+            f"{facts.noun} and ends the session: not the {facts.noun}'s doing, a note)"
+            if held.outside
+            else ""
+        )
         findings.append(
             Finding(
                 kind=Kind.LEAKED_CONNECTION,
                 unit=facts.label,
                 message=(
                     f"a connection checked out at {site or 'an unknown place'} was not "
-                    f"returned to the pool by {until}"
+                    f"returned to the pool by {until}{outside}"
                 ),
                 site=site,
+                note=held.outside,
                 status=facts.status,
+                route=facts.route,
             )
         )
     return tuple(findings)
 
 
+def _unsettled(facts: UnitFacts, record: Writer) -> bool:
+    """Did this session fail to commit what it wrote by the response (or, with no response, by
+    the end of the unit): written or added rows still open when the response started, or
+    rows it discarded (rolled back, closed, left open)?"""
+    if record.at_response or record.pending:
+        return True
+    return any(d.record is record for d in facts.discards)
+
+
 def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -> list[Finding]:
+    """A second session is the request's problem only when it costs data: two sessions wrote
+    and one of them did not commit by the response (`extra_session`, the seed's bug), a lone
+    writer after other sessions that did not commit by then (`extra_session`), or two
+    sessions wrote and each committed (`split_commit`: one request, two transactions, a
+    partial commit waiting for a failure between them). A session that only read is a note;
+    so is a session opened outside the unit (a fixture's, the test's): never the request's
+    fault. A lone writer that committed, after sessions that only read, is silent."""
     sessions = set(map(id, facts.sessions))
     working = sorted(
         (r for r in members if r.began and id(r) in sessions), key=lambda r: r.sequence
@@ -118,28 +157,89 @@ def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -
     found: list[Finding] = []
     if len(working) < 2:
         return found
-    first = _where(facts, working[0])
+    writers = [r for r in working if r.wrote]
+    unsettled = {id(r) for r in writers if _unsettled(facts, r)}
+    main = working[0] if (len(writers) == 1 and unsettled) or not writers else writers[0]
+    first = _where(facts, main)
     noun = facts.noun if lane in (None, REQUEST_LANE) else f"{facts.noun}'s {lane}"
-    for ordinal, record in enumerate(working[1:], start=2):
-        site = format_site(record.site)
-        what = "did work" if record.wrote else "did work, the extra one only reading"
-        found.append(
-            Finding(
-                kind=Kind.EXTRA_SESSION if record.wrote else Kind.READ_ONLY_SESSION,
+    for ordinal, record in enumerate(working, start=1):
+        if record is main:
+            continue
+
+        def finding(
+            kind: Kind,
+            message: str,
+            note: bool = False,
+            sessions: int = len(working),
+            record: Writer = record,
+            ordinal: int = ordinal,
+        ) -> Finding:
+            return Finding(
+                kind=kind,
                 unit=_unit_label(facts, lane),
-                message=(
-                    f"{len(working)} sessions {what} in one {noun}: the "
-                    f"{ordinal_word(ordinal)} was opened at {_where(facts, record)} "
-                    f"(the first at {first})"
-                ),
-                site=site,
-                sessions=len(working),
+                message=message,
+                site=format_site(record.site),
+                sessions=sessions,
                 ordinal=ordinal,
-                note=not record.wrote,
+                note=note,
                 via=_via(facts, record),
                 status=facts.status,
+                route=facts.route,
             )
+
+        opened = (
+            f"the {ordinal_word(ordinal)} was opened at {_where(facts, record)} "
+            f"(the first at {first})"
         )
+        if record.outside:
+            found.append(
+                finding(
+                    Kind.EXTRA_SESSION if record.wrote else Kind.READ_ONLY_SESSION,
+                    f"{len(working)} sessions did work in one {noun}; one of them was "
+                    f"opened outside the {facts.noun} (a fixture's or the test's), so it "
+                    f"is not the {facts.noun}'s doing: a note",
+                    note=True,
+                )
+            )
+        elif not record.wrote:
+            found.append(
+                finding(
+                    Kind.READ_ONLY_SESSION,
+                    f"{len(working)} sessions did work in one {noun}, the extra one only "
+                    f"reading: {opened}",
+                    note=True,
+                )
+            )
+        elif unsettled:
+            why = (
+                "it wrote and did not commit by the response"
+                if id(record) in unsettled
+                else "it wrote, and another session did not commit its writes by the response"
+            )
+            if facts.status is None:
+                why = why.replace("by the response", f"by the end of the {facts.noun}")
+            found.append(
+                finding(
+                    Kind.EXTRA_SESSION,
+                    f"{len(working)} sessions did work in one {noun}: {opened}; {why}",
+                )
+            )
+        else:
+            failed = facts.status is not None and facts.status >= 400
+            found.append(
+                finding(
+                    Kind.SPLIT_COMMIT,
+                    f"{len(writers)} sessions wrote and each committed in one {noun}: "
+                    f"{opened}; one request, {len(writers)} transactions"
+                    + (
+                        f", and the response was {facts.status}: part of the "
+                        f"{facts.noun}'s writes are committed (a partial commit)"
+                        if failed
+                        else "; a failure between the commits would leave a partial commit"
+                    ),
+                    sessions=len(writers),
+                )
+            )
     return found
 
 
@@ -152,7 +252,13 @@ def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Find
         (r for r in records if r.began and id(r) in sessions), key=lambda r: r.sequence
     )
     bare_wrote = any(r.wrote for r in records if id(r) not in sessions)
-    extra_wrote = bare_wrote or any(r.wrote for r in working[1:])
+    writers = [r for r in working if r.wrote]
+    # As for sessions: the extra connection matters when two wrote, or a lone writer that was
+    # not the first did not commit by the response.
+    lone_unsettled = (
+        len(writers) == 1 and writers[0] is not working[0] and (_unsettled(facts, writers[0]))
+    )
+    extra_wrote = bare_wrote or len(writers) >= 2 or lone_unsettled
     return [
         Finding(
             kind=Kind.EXTRA_CONNECTION,
@@ -166,6 +272,7 @@ def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Find
             connections=facts.peak,
             note=not extra_wrote,
             status=facts.status,
+            route=facts.route,
         )
     ]
 
@@ -219,6 +326,7 @@ def _lost(facts: UnitFacts, discard: Discard) -> Finding:
         rows=dict(discard.rows),
         via=_via(facts, discard.record),
         status=facts.status,
+        route=facts.route,
     )
 
 
@@ -244,6 +352,7 @@ def _acknowledged(facts: UnitFacts, discard: Discard) -> Finding:
         rows=dict(discard.rows),
         via=_via(facts, record),
         status=facts.status,
+        route=facts.route,
     )
 
 
@@ -270,6 +379,7 @@ def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Findin
                 rows=dict(record.at_response),
                 via=_via(facts, record),
                 status=facts.status,
+                route=facts.route,
             )
         )
     return found

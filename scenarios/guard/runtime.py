@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextvars import Token
@@ -42,6 +43,7 @@ from scenarios.guard.rules import (
     AFTER_RESPONSE_LANE,
     REQUEST_LANE,
     Discard,
+    Held,
     UnitFacts,
     Writer,
     judge,
@@ -69,6 +71,9 @@ class SessionGuardError(AssertionError):
 
 
 _sequence = itertools.count(1)
+# Sessions opened inside some unit: one of them seen again by a later unit is the app's (a
+# singleton, a registry), not a fixture's, and its leaks stay the app's findings.
+_opened_in_a_unit: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
 def _current_task() -> asyncio.Task[Any] | None:
@@ -117,6 +122,14 @@ class SessionGuard:
         self._held: dict[ConnectionPoolEntry, tuple[str, int] | None] = {}
         self._held_by: dict[ConnectionPoolEntry, asyncio.Task[Any] | None] = {}
         self._peak = 0
+        # DB-API connections that sessions opened outside the unit began on (a fixture's).
+        self._outside_connections: set[int] = set()
+        self._connections_of: dict[int, set[int]] = {}  # session id -> DB-API connections
+        # Set by a caller that knows these sessions live in a scope that outlives the unit
+        # (Flask-SQLAlchemy's `db.session` in an app context the test holds around a WSGI
+        # request): what they hold at the end is a note.
+        self.outer_scope: str | None = None
+        self.scoped_sessions: tuple[Session, ...] = ()
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[SessionGuard, ...]] | None = None
         self._findings: tuple[Finding, ...] | None = None
@@ -215,6 +228,7 @@ class SessionGuard:
         lane = AFTER_RESPONSE_LANE if self.response_began else None
         if lane is None and task is not None and self._task is not None and task is self._task:
             lane = REQUEST_LANE
+        _opened_in_a_unit.add(session)
         route, via = request_origin()
         if route is not None and self._served_route is None:
             self._served_route = route  # the unit's route, also for sessions opened in its tasks
@@ -239,11 +253,20 @@ class SessionGuard:
     def _record(self, session: Session) -> Writer:
         record = self._sessions.get(session)
         if record is None:
-            record = self._sessions[session] = Writer(0, None, lane=REQUEST_LANE)
+            record = self._sessions[session] = Writer(
+                0, None, lane=REQUEST_LANE, outside=session not in _opened_in_a_unit
+            )
         return record
 
-    def _began(self, session: Session) -> None:
-        self._record(session).began = True
+    def _began(self, session: Session, connection: Connection | None = None) -> None:
+        record = self._record(session)
+        record.began = True
+        if connection is not None:
+            key = id(connection.connection.dbapi_connection)
+            with self._lock:
+                self._connections_of.setdefault(id(session), set()).add(key)
+                if record.outside:
+                    self._outside_connections.add(key)
         for observer in self.observers:
             observer.transaction_began(session)
 
@@ -365,7 +388,7 @@ class SessionGuard:
         with self._lock:
             deferred = [e for e, task in self._held_by.items() if id(task) in later]
             ended = [e for e in self._held if e not in deferred]
-        self._findings = self._build(now, held=[self._held[e] for e in ended])
+        self._findings = self._build(now, held=[self._held_fact(e) for e in ended])
         for record in records:
             if record not in now:
                 self._adopt_late(record)
@@ -395,7 +418,7 @@ class SessionGuard:
         records = self._late.pop(task, [])
         with self._lock:
             kept = [e for e, by in self._held_by.items() if by is task]
-            held = [self._held[e] for e in kept]
+            held = [self._held_fact(e) for e in kept]
         findings = self._build(records, include_unit_wide=False, held=held)
         self._let_go(kept)
         if self.on_late is not None and findings:
@@ -404,17 +427,26 @@ class SessionGuard:
             self._sessions.clear()
             self._connections.clear()
 
+    def _held_fact(self, entry: ConnectionPoolEntry) -> Held:
+        key = id(entry.dbapi_connection)
+        if key in self._outside_connections:
+            return Held(self._held.get(entry), outside=True)
+        scoped = (self._connections_of.get(id(s), set()) for s in self.scoped_sessions)
+        if self.outer_scope is not None and any(key in keys for keys in scoped):
+            return Held(self._held.get(entry), outside=True, scope=self.outer_scope)
+        return Held(self._held.get(entry))
+
     def _build(
         self,
         records: Sequence[Writer],
         *,
         include_unit_wide: bool = True,
-        held: Sequence[tuple[str, int] | None] | None = None,
+        held: Sequence[Held] | None = None,
     ) -> tuple[Finding, ...]:
-        """`held`: where each connection not returned was taken (default: every one held)."""
+        """`held`: each connection not returned (default: every one held)."""
         if held is None:
             with self._lock:
-                held = list(self._held.values())
+                held = [self._held_fact(e) for e in self._held]
         facts = UnitFacts(
             label=self.label,
             noun=self.noun,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,13 @@ try:
     _IGNORED_PREFIXES += (str(Path(greenlet.__file__).resolve().parent) + os.sep,)
 except ImportError:  # pragma: no cover
     greenlet = None
+
+# ORM layers over SQLAlchemy that open sessions for the app: the app's line is the one to name.
+# Found without importing them (find_spec of a top-level package runs none of its code).
+for _wrapper in ("sqlmodel", "flask_sqlalchemy"):
+    _spec = importlib.util.find_spec(_wrapper)
+    for _location in (_spec.submodule_search_locations or []) if _spec else []:
+        _IGNORED_PREFIXES += (str(Path(_location).resolve()) + os.sep,)
 
 _ignored_cache: dict[str, bool] = {}
 

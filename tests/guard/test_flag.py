@@ -108,8 +108,9 @@ def test_report_mode_keeps_the_result_and_summarises(pytester: pytest.Pytester, 
             "*= session guard =*",
             "2 requests watched; 1 tests with findings (*extra_session: 1*), "
             "not failed (report mode)",
-            f"test_items.py::test_buggy [[]POST /items] extra_session: 2 sessions did work in one "
-            f"request: the second was opened at test_items.py:{suite} (route POST /items)*",
+            f"[[]finding[]] extra_session at test_items.py:{suite}, POST /items: 1x in 1 test "
+            f"(test_items.py::test_buggy): 2 sessions did work in one request: the second was "
+            f"opened at test_items.py:{suite} (route POST /items)*",
         ]
     )
     assert "test_clean" not in result.stdout.str().split("= session guard =")[1]
@@ -124,7 +125,7 @@ def test_strict_mode_fails_only_the_test_whose_request_lost_data(
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*session guard (strict): 3 finding(s) in this test's requests",
+            "*session guard (strict): 2 finding(s) in this test's requests",
             f"*acknowledged_not_saved: acknowledged but not saved: the response was 201, yet 1 row "
             f"(items: 1) written by the session opened at test_items.py:{suite}*",
             "FAILED test_items.py::test_buggy*",

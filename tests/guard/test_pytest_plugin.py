@@ -39,8 +39,7 @@ def two_sessions(maker):
     with maker() as db:
         db.execute(text("SELECT 1"))
         with maker() as own:  # the second session
-            own.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
-            own.commit()
+            own.execute(text("INSERT INTO notes (body) VALUES ('lost')"))
 """
 
 
@@ -71,7 +70,7 @@ def test_unmarked(maker):
         [
             "*ERROR at teardown of test_checkout*",
             "*SessionGuardError: session guard (test_app.py::test_checkout): 2 sessions in one "
-            f"test; the second opened at test_app.py:{second}",
+            f"test; the second opened at test_app.py:{second}*",
         ]
     )
 
@@ -85,7 +84,7 @@ def test_collect_mode_hands_the_findings_to_the_test(pytester: pytest.Pytester) 
 def test_checkout(maker, session_guard):
     two_sessions(maker)
     assert [f.kind.value for f in session_guard.findings] == [
-        "extra_session", "extra_connection"
+        "extra_session", "extra_connection", "lost_write"
     ]
     assert session_guard.notes == ()
     assert session_guard.findings[0].site == f"test_app.py:{SECOND}"
@@ -113,7 +112,6 @@ async def test_request(tmp_path, session_guard):
             await db.execute(text("SELECT 1"))
             async with maker() as own:  # the second session
                 await own.execute(text("INSERT INTO notes DEFAULT VALUES"))
-                await own.commit()
     finally:
         await engine.dispose()
 """
@@ -148,3 +146,68 @@ def test_other():
     )
     result = pytester.runpytest_subprocess("-p", "no:session_guard", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+ACKNOWLEDGED = """
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+
+@pytest.fixture
+def maker(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    try:
+        yield sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def lose_a_write(maker, acknowledged):
+    with maker() as db:
+        db.execute(text("SELECT 1"))
+        if acknowledged:
+            own = maker()  # scenarios: allow-session -- a scratch session, on purpose
+        else:
+            own = maker()
+        own.execute(text("INSERT INTO notes (body) VALUES ('lost')"))
+        own.close()
+
+
+@pytest.mark.session_guard(rules="extra_session,lost_write")
+def test_acknowledged_inline(maker):
+    lose_a_write(maker, True)
+
+
+@pytest.mark.session_guard(rules="extra_session,lost_write")
+def test_not_acknowledged(maker):
+    lose_a_write(maker, False)
+
+
+@pytest.mark.session_guard(rules=["leaked_connection"])
+def test_other_rules_do_not_fail(maker):
+    lose_a_write(maker, False)
+
+
+@pytest.mark.session_guard(rules="lost_writes")
+def test_unknown_rule(maker):
+    pass
+"""
+
+
+def test_the_marker_chooses_the_rules_and_an_inline_marker_acknowledges(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_app=ACKNOWLEDGED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_not_acknowledged*",
+            "*SessionGuardError: session guard (test_app.py::test_not_acknowledged): 2 sessions*",
+            "*ERROR at setup of test_unknown_rule*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*session_guard marker: unknown rule 'lost_writes'*"])

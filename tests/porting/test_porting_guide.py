@@ -35,6 +35,7 @@ from scenarios import inputs, plugin
 from scenarios.cli import build_parser
 from scenarios.databases import KINDS, Database
 from scenarios.guard import pytest_plugin as guard_plugin
+from scenarios.guard.policy import DATA_RULES, parse_allowance, parse_rules
 from scenarios.loading import load_attribute
 from scenarios.outcomes import Verdict
 from scenarios.runner import CaseResult, run_scenarios
@@ -113,6 +114,7 @@ KNOWN = {
     ("python", "nox"),
     ("console", "check"),
     ("toml", "pyproject"),
+    ("toml", "guard-ini"),
     ("toml", "scenario"),
     ("json", "report-cell"),
 }
@@ -214,6 +216,8 @@ def check_command(words: list[str]) -> None:
             assert set(extras) <= set(PYPROJECT["project"]["optional-dependencies"]), extras
         case ["pip", "freeze", ">", _] | ["diff", _, _]:
             pass
+        case ["uv", "add", "--dev", _] | ["uv", "pip", "install", "-e", _]:
+            pass
         case ["pip", "install", requirement]:
             assert requirement in PYPROJECT["dependency-groups"]["test"], requirement
         case ["python", "-m", "scenarios.lint", *paths]:
@@ -303,6 +307,14 @@ def test_the_pyproject_settings_are_the_ones_the_tools_read(block: Block, tmp_pa
     load_target(target)
     assert PYPROJECT["tool"]["pytest"]["scenario_target"]  # the same ini key, in use here
     load_target(data["tool"]["pytest"]["scenario_target"])
+
+
+@pytest.mark.parametrize("block", of("toml", "guard-ini"))
+def test_the_guards_ini_settings_are_ones_it_reads_and_parses(block: Block) -> None:
+    table = tomllib.loads(block.body)["tool"]["pytest"]
+    assert set(table) <= {"session_guard", "session_guard_strict", "session_guard_allow"}
+    assert parse_rules(table["session_guard_strict"], origin="guide") == DATA_RULES
+    assert [parse_allowance(line, origin="guide") for line in table["session_guard_allow"]]
 
 
 @pytest.mark.parametrize("block", of("toml", "scenario"))

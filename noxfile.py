@@ -207,6 +207,7 @@ LOWEST_VERSION_TESTS = [
     "tests/porting/test_support_desk_app.py",
     "tests/porting/test_why_tests_missed_it.py",
     "tests/guard/test_small_apps.py",
+    "tests/guard/test_field_shapes.py",
     "tests/guard/test_reference_app.py",
     "tests/stateful/test_search_options.py",
     "tests/stateful/test_strategies.py",

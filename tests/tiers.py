@@ -134,7 +134,7 @@ def _modules_used(code: types.CodeType, found_in: dict[str, Any]) -> list[types.
     ]
 
 
-def _resolved(name: str, found_in: dict[str, Any], modules: list[types.ModuleType]) -> object:
+def _resolved(name: str, found_in: dict[str, Any], modules: list[types.ModuleType]) -> Any:
     """What `name` is: a global of the code's module, else an attribute of a module it uses."""
     value = found_in.get(name)
     if value is not None:

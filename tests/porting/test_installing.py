@@ -107,6 +107,7 @@ def test_the_cli_prints_a_flaky_finding_even_when_it_was_expected(capsys) -> Non
 CORPUS = REPO_ROOT / "tests" / "lint" / "corpus"
 
 
+@pytest.mark.slow(reason="parses every Python file of the repository")
 def test_no_code_builds_an_httpx_client_with_app_which_httpx_0_28_removed() -> None:
     offenders = []
     for folder in ("scenarios", "reference_app", "examples", "tests", "benchmarks"):

@@ -129,6 +129,7 @@ async def test_malformed_request_gets_a_clear_4xx_or_is_stored_exactly(
 MANY = 150
 
 
+@pytest.mark.slow(reason="sends its MANY requests one after another through the whole app")
 @pytest.mark.parametrize("wiring", FIXED)
 async def test_very_many_messages_in_one_session_keep_their_order(
     clean_database: Database, wiring: str

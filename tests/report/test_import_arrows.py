@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import scenarios
 
 ROOT = Path(scenarios.__file__).parent
@@ -63,6 +65,7 @@ def package_of(module: str) -> str:
     return module if module.count(".") < 2 else ".".join(module.split(".")[:2])
 
 
+@pytest.mark.slow(reason="parses every Python file of the scenarios package")
 def test_no_import_circle_between_the_packages_of_scenarios() -> None:
     assert cycles(package_graph(ROOT)) == []
 
@@ -95,6 +98,7 @@ def test_the_circle_finder_finds_the_old_circle(tmp_path: Path) -> None:
     assert cycles(package_graph(old)) != []
 
 
+@pytest.mark.slow(reason="parses every Python file of the scenarios package")
 def test_nothing_that_records_imports_what_draws() -> None:
     graph = import_graph()
     drawers = {name for name in graph if name.startswith("scenarios.reporting")}

@@ -58,6 +58,7 @@ def test_a_secret_header_value_is_never_printed(capsys: pytest.CaptureFixture[st
     assert "s3cret" not in capsys.readouterr().err
 
 
+@pytest.mark.slow(reason="runs the route door's Schemathesis generation, through the CLI")
 def test_findings_exit_1_and_are_in_the_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -75,6 +76,7 @@ def test_findings_exit_1_and_are_in_the_reports(
     assert "Every write route" in (tmp_path / "index.html").read_text()
 
 
+@pytest.mark.slow(reason="runs the route door's Schemathesis generation, through the CLI")
 def test_a_clean_app_exits_0(tmp_path: Path) -> None:
     factory = "tests.routes.small_apps:shop_clean"
     assert main([*BASE, "--app-factory", factory, "--reports", str(tmp_path)]) == 0

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import scenarios
 
 
+@pytest.mark.slow(reason="parses every Python file of the scenarios package")
 def test_scenarios_imports_nothing_from_reference_app() -> None:
     offenders = []
     for path in Path(scenarios.__file__).parent.rglob("*.py"):

@@ -66,6 +66,11 @@ class Project:
         self.handed: dict[int, tuple[What, str] | None] = {}  # id(function) -> hands_out()
         self.unpacking: set[tuple[str, str, int]] = set()  # (module, function, index) in flight
         self._subclasses: dict[int, list[tuple[Module, ast.ClassDef]]] | None = None
+        # (id(class), name) -> `method()`: a class is looked up once per name, not once per
+        # `self.x` read (deep hierarchies made this the bulk of the time on large trees)
+        self._methods: dict[tuple[int, str], tuple[Module, Function, ast.ClassDef] | None] = {}
+        self.tuple_returns: dict[int, list[ast.Tuple]] = {}  # id(function) -> `return a, b`
+        self.method_lookups = 0  # class bodies searched by `method()`, for the tests
 
     def add(self, path: Path) -> Module:
         """Parse a checked file (SourceError when it cannot be)."""
@@ -311,6 +316,17 @@ class Project:
     def method(
         self, module: Module, node: ast.ClassDef, name: str, seen: frozenset[str] = frozenset()
     ) -> tuple[Module, Function, ast.ClassDef] | None:
+        if seen:
+            return self._method(module, node, name, seen)
+        key = (id(node), name)
+        if key not in self._methods:
+            self._methods[key] = self._method(module, node, name, seen)
+        return self._methods[key]
+
+    def _method(
+        self, module: Module, node: ast.ClassDef, name: str, seen: frozenset[str]
+    ) -> tuple[Module, Function, ast.ClassDef] | None:
+        self.method_lookups += 1
         for statement in node.body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and (
                 statement.name == name
@@ -657,13 +673,20 @@ class Scope:
                 self.project, module, function=function, parent=Scope(self.project, module)
             )
             inner.owner = owner
-            for statement in own_nodes(function):
-                if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Tuple):
-                    elements = statement.value.elts
-                    if index < len(elements):
-                        found = inner.value(elements[index])
-                        if found is not None:
-                            return found
+            returned = self.project.tuple_returns.get(id(function))
+            if returned is None:
+                returned = [
+                    n.value
+                    for n in own_nodes(function)
+                    if isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple)
+                ]
+                self.project.tuple_returns[id(function)] = returned
+            for returned_tuple in returned:
+                elements = returned_tuple.elts
+                if index < len(elements):
+                    found = inner.value(elements[index])
+                    if found is not None:
+                        return found
             return None
         finally:
             self.project.unpacking.discard(key)

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scenarios.redaction import redact_tree
 from scenarios.reporting import GridCell, Section, write_index
+from scenarios.reporting.runs import replace_run
 from scenarios.routes.run import RoutesResult
 from scenarios.routes.verdicts import RouteVerdict
 
@@ -68,27 +68,11 @@ def to_json(result: RoutesResult) -> dict[str, Any]:
     }
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    try:
-        runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
-        return [r for r in runs if isinstance(r, dict) and "app_factory" in r and "db" in r]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-
-
 def write_reports(result: RoutesResult, folder: Path) -> list[Path]:
     """Replace this factory's run on this database in routes.json and routes.md; keep others."""
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / JSON_NAME, folder / MD_NAME
-    current = to_json(result)
-    runs = [
-        r
-        for r in _load(json_path)
-        if (r["app_factory"], r["db"]) != (result.app_factory, result.db)
-    ]
-    runs.append(current)
-    runs.sort(key=lambda r: (r["app_factory"], r["db"]))
-    runs = redact_tree(runs)
+    runs = replace_run(json_path, "runs", to_json(result))
     document = {"format": FORMAT_VERSION, "clean": all(r.get("clean") for r in runs), "runs": runs}
     json_path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     md_path.write_text(to_markdown(runs), encoding="utf-8")

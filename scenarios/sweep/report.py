@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scenarios.redaction import redact_tree
 from scenarios.reporting import GridCell, Section, write_index
+from scenarios.reporting.runs import replace_run
 from scenarios.sweep.runner import BoundaryResult, RequestSweep, SweepResult
 from scenarios.sweep.snapshot import Change
 from scenarios.sweep.verdicts import Outcome
@@ -93,29 +93,11 @@ def to_json(result: SweepResult) -> dict[str, Any]:
     }
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        sweeps = document["sweeps"]
-        return [s for s in sweeps if isinstance(s, dict) and "app_factory" in s and "db" in s]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # absent or not ours: start afresh
-
-
 def write_reports(result: SweepResult, folder: Path) -> list[Path]:
     """Replace this factory's sweep on this database in sweep.json and sweep.md; keep others."""
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / JSON_NAME, folder / MD_NAME
-    current = to_json(result)
-    sweeps = [
-        s
-        for s in _load(json_path)
-        if (s["app_factory"], s["db"]) != (current["app_factory"], current["db"])
-    ]
-    sweeps.append(current)
-    sweeps.sort(key=lambda s: (s["app_factory"], s["db"]))
-    # An error's text can carry a URL: every string is masked before any of it is written.
-    sweeps = redact_tree(sweeps)
+    sweeps = replace_run(json_path, "sweeps", to_json(result))
     document = {
         "format": FORMAT_VERSION,
         "atomic": all(s.get("atomic") for s in sweeps),

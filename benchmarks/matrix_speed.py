@@ -90,15 +90,19 @@ def run_matrix(checkout: Path, reports: Path, extra: Sequence[str] = ()) -> dict
         "wall_s": round(wall, 2),
         "cpu_s": round(_children_cpu_s() - cpu_before, 2),
         "exit_code": completed.returncode,
-        "summary": completed.stdout.strip().splitlines()[-1:] or [completed.stderr[-300:]],
+        "summary": (completed.stdout.strip().splitlines()[-1:] if completed.returncode == 0 else [])
+        or [completed.stderr[-600:]],
         **proof(reports),
     }
 
 
 def proof(reports: Path) -> dict[str, Any]:
     """What a run proved: its case count, each case's observed outcome, and each search's
-    number of request histories."""
-    matrix = json.loads((reports / "matrix.json").read_text(encoding="utf-8"))
+    number of request histories (nothing, when the run wrote no matrix.json)."""
+    try:
+        matrix = json.loads((reports / "matrix.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"cases": 0, "as_expected": 0, "passed": False, "histories": {}}
     histories = {}
     for page in sorted(reports.glob("stateful-*.md")):
         found = _HISTORIES.search(page.read_text(encoding="utf-8"))
@@ -149,14 +153,22 @@ def _same_proof(runs: Sequence[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def measure(before: str, pairs: int, extra: Sequence[str] = ()) -> dict[str, Any]:
+def measure(
+    before: str, pairs: int, extra: Sequence[str] = (), after: str | None = None
+) -> dict[str, Any]:
+    """`pairs` runs of each side, interleaved; `after` a git ref, or None for this checkout."""
     reaper = become_subreaper()
-    after_dir = Path.cwd()
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-matrix-") as scratch:
         before_dir = Path(scratch) / "before"
         before_dir.mkdir()
         before_commit = _unpack(before, before_dir)
+        after_dir = Path.cwd()
+        after_commit = ""
+        if after is not None:
+            after_dir = Path(scratch) / "after"
+            after_dir.mkdir()
+            after_commit = _unpack(after, after_dir)
         for checkout in (before_dir, after_dir):
             compile_bytecode(checkout)
         for pair in range(pairs):
@@ -172,9 +184,10 @@ def measure(before: str, pairs: int, extra: Sequence[str] = ()) -> dict[str, Any
                     f"{run['wall_s']:6.2f} s wall, {run['cases']} cases, exit {run['exit_code']}",
                     flush=True,
                 )
-    after_commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    if after is None:
+        after_commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip() + (" + uncommitted changes" if _dirty() else "")
     ratios = [
         next(r for r in runs if r["pair"] == p and r["side"] == "after")["cpu_s"]
         / next(r for r in runs if r["pair"] == p and r["side"] == "before")["cpu_s"]
@@ -192,7 +205,7 @@ def measure(before: str, pairs: int, extra: Sequence[str] = ()) -> dict[str, Any
         "command": "python -m scenarios run --quiet " + " ".join(extra),
         "subreaper": reaper,
         "before": {"ref": before, "commit": before_commit},
-        "after": {"commit": after_commit + (" + uncommitted changes" if _dirty() else "")},
+        "after": {"ref": after or "this checkout", "commit": after_commit},
         "median_cpu_s": {"before": median("before", "cpu_s"), "after": median("after", "cpu_s")},
         "median_wall_s": {
             "before": median("before", "wall_s"),
@@ -240,13 +253,14 @@ def markdown(report: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.matrix_speed", description=__doc__)
     parser.add_argument("--before", default="main", help="git ref to compare with (default main)")
+    parser.add_argument("--after", help="git ref to measure (default: this checkout as it is)")
     parser.add_argument("--pairs", type=int, default=3, help="before/after pairs (default 3)")
     parser.add_argument("--reports", type=Path, default=OUTPUT.parent)
     parser.add_argument("matrix_args", nargs="*", help="passed on to `scenarios run`")
     args = parser.parse_args(argv)
     if args.pairs < 1:
         parser.error("--pairs must be at least 1")
-    report = measure(args.before, args.pairs, args.matrix_args)
+    report = measure(args.before, args.pairs, args.matrix_args, args.after)
     args.reports.mkdir(parents=True, exist_ok=True)
     (args.reports / f"{OUTPUT.name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.reports / f"{OUTPUT.name}.md").write_text(markdown(report), encoding="utf-8")

@@ -37,6 +37,7 @@ import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 
 from benchmarks import guard_overhead, lint_speed, stateful_speed, sweep_speed
+from benchmarks.audit import percentile
 from benchmarks.case_floor import case_floor_markdown, measure_case_ratios
 from benchmarks.embedded_start import measure_embedded_start
 from benchmarks.load import (
@@ -44,7 +45,6 @@ from benchmarks.load import (
     FULL_SESSIONS,
     LoadPlan,
     empty_tables,
-    percentile,
     run_load,
     seed_history,
     send_one,

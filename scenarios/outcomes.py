@@ -85,9 +85,14 @@ class Observation:
         return "; ".join(message for _, message in self.findings)
 
 
-def _describe(response: ChatResponse) -> str:
-    code = f" {response.error_code}" if response.error_code else ""
-    return f"HTTP {response.status}{code}"
+def describe(response: ChatResponse) -> str:
+    """A response as a finding names it: `HTTP 422 validation_error naming content`."""
+    text = f"HTTP {response.status}"
+    if response.error_code:
+        text += f" {response.error_code}"
+    if response.invalid_fields:
+        text += f" naming {', '.join(response.invalid_fields)}"
+    return text
 
 
 def classify(
@@ -117,7 +122,7 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
         if spec.expect is Expect.REJECTED:
             if not 400 <= response.status < 500:
                 findings.append(
-                    (Outcome.ERROR, f"{name}: expected a 4xx, got {_describe(response)}")
+                    (Outcome.ERROR, f"{name}: expected a 4xx, got {describe(response)}")
                 )
             elif spec.rejected_field not in response.invalid_fields:
                 findings.append(
@@ -146,7 +151,7 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
             findings.append(
                 (
                     Outcome.ERROR,
-                    f"{name}: failed with {_describe(response)} {response.detail}".strip(),
+                    f"{name}: failed with {describe(response)} {response.detail}".strip(),
                 )
             )
     racing = [r for r in results if r.spec.expect is Expect.SUCCESS_OR_CONFLICT]
@@ -220,7 +225,7 @@ def _persistence_findings(
             findings.append(
                 (
                     Outcome.LOST_WRITE,
-                    f"{name}: acknowledged ({_describe(result.response)}) but "
+                    f"{name}: acknowledged ({describe(result.response)}) but "
                     f"{', '.join(missing)} not in the database"
                     + (
                         f"; {ACKNOWLEDGED_BEFORE_COMMIT}: after its response the app failed "
@@ -237,7 +242,7 @@ def _persistence_findings(
                 findings.append(
                     (
                         Outcome.LOST_WRITE,
-                        f"{name}: read back at once ({_describe(result.read_back)}), "
+                        f"{name}: read back at once ({describe(result.read_back)}), "
                         "the acknowledged message was not there"
                         + (
                             f"; {ACKNOWLEDGED_BEFORE_COMMIT}: the read ran while the app was "
@@ -263,7 +268,7 @@ def _persistence_findings(
             findings.append(
                 (
                     kind,
-                    f"{name}: failed ({_describe(result.response)}) yet "
+                    f"{name}: failed ({describe(result.response)}) yet "
                     f"{', '.join(leftovers)} committed",
                 )
             )

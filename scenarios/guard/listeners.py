@@ -184,7 +184,7 @@ def _after_cursor_execute(
             session = _session_of.get(conn)
             # A flush's rows are counted by after_flush, object by object (SQLAlchemy has no
             # public flag for a flush under way).
-            if session is not None and session._flushing:
+            if session is not None and session._flushing:  # noqa: SLF001
                 return
             rows = rows_written(cursor, parameters, executemany)
             for guard in guards:

@@ -125,7 +125,7 @@ class SessionGuardWSGIMiddleware:
             return None
         try:
             rule, _ = self._url_map.bind_to_environ(environ).match(return_rule=True)
-        except Exception:  # a 404 or 405: no route to name
+        except Exception:  # noqa: BLE001 - a 404 or 405 (or any failure to name it): no route
             return None
         return f"{environ.get('REQUEST_METHOD', '')} {rule.rule}"
 

@@ -94,12 +94,12 @@ def _check_group(
         if role not in SILENT_PATHS:
             reported.add(module.name)
         try:
-            rules = _module_rules(project, module, Context(config, role, dependencies, roots))
+            rules = module_rules(project, module, Context(config, role, dependencies, roots))
         except RecursionError:
             report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
             report.files -= 1
             continue
-        except Exception as error:  # a gap in the check: name the file, check the rest
+        except Exception as error:  # noqa: BLE001 - a gap in the check: name the file, check the rest
             message = f"the check failed on this file ({type(error).__name__}: {error})"
             report.skipped.append(Skipped(module.path, 1, message))
             report.files -= 1
@@ -111,7 +111,7 @@ def _check_group(
     except RecursionError:
         followed = []
         report.warnings.append("calls nested too deeply to follow; SCN001 across calls skipped")
-    except Exception as error:  # a gap in the check: say so, keep the rest
+    except Exception as error:  # noqa: BLE001 - a gap in the check: say so, keep the rest
         followed = []
         report.warnings.append(
             f"following the calls failed ({type(error).__name__}: {error}); "
@@ -136,7 +136,7 @@ def _check_group(
         report.unused_markers += unused
 
 
-def _module_rules(
+def module_rules(
     project: Project, module: Module, context: Context
 ) -> tuple[list[Finding], list[InHandCall]]:
     """The module's findings, and the calls it makes with a session in hand."""

@@ -230,14 +230,14 @@ class Driver:
                 return case.call(app=self.guarded, headers=self.headers, timeout=REQUEST_TIMEOUT_S)
             except requests.exceptions.Timeout:
                 return None
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the app's error is the answer
                 return error
         box: list[Any] = []
 
         def call() -> None:
             try:
                 box.append(case.call(app=self.guarded, headers=self.headers))
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the app's error is the answer
                 box.append(error)
 
         worker = threading.Thread(target=call, name="routes-wsgi-request", daemon=True)

@@ -108,7 +108,7 @@ def _internal(error: BaseException) -> list[BaseException]:
     return [leaf for leaf, _ in _leaves(error) if _hypothesis_error(leaf)]
 
 
-def _violations(
+def violations_in(
     error: BaseException, last: StatefulViolation | None = None
 ) -> list[tuple[StatefulViolation, bool]]:
     """The model violations in `error`, each with whether it failed to replay.
@@ -174,7 +174,7 @@ def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding
         # The falsifying example also lands in the exception's notes; keep stdout quiet.
         with with_reporter(lambda _text: None):
             run_state_machine_as_test(machine, settings=settings)
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - sorted by `violations_in`, which re-raises the rest
         return [
             Finding(
                 outcome=violation.outcome,
@@ -186,7 +186,7 @@ def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding
                 flaky=flaky,
                 note=replay_note(error) if flaky else "",
             )
-            for violation, flaky in _violations(error, machine.stats.last_violation)
+            for violation, flaky in violations_in(error, machine.stats.last_violation)
         ]
     return []
 

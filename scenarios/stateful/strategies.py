@@ -107,7 +107,7 @@ class BadInput:
 
     def __repr__(self) -> str:
         shown = self.body if self.body is not None else self.raw_session or self.content
-        return f"BadInput({self.kind}: {_show(shown)})"
+        return f"BadInput({self.kind}: {abridged(shown)})"
 
     def _repr_pretty_(self, printer: RepresentationPrinter, cycle: bool) -> None:
         printer.text(repr(self))
@@ -199,7 +199,8 @@ def bad_inputs(
     )
 
 
-def _show(value: Any) -> str:
+def abridged(value: Any) -> str:
+    """`repr`, cut short for a long text, so a step of a history stays one readable line."""
     if isinstance(value, str | bytes) and len(value) > 40:
         return f"{value[:30]!r}… ({len(value)} {'chars' if isinstance(value, str) else 'bytes'})"
     return repr(value)

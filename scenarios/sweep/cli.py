@@ -148,7 +148,7 @@ def _usage(message: str) -> int:
     return 2
 
 
-def _summary(request: RequestSweep) -> str:
+def request_summary(request: RequestSweep) -> str:
     """One line for a request, passwords masked (the CLI prints it, the marker fails with it)."""
     name = request.request.describe()
     if request.atomic:
@@ -196,7 +196,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     for request in result.requests:
-        print(_summary(request))
+        print(request_summary(request))
         if request.sampled:
             print(f"  sampled: {len(request.boundaries)} of {len(request.timeline)} boundaries run")
     print(f"{result.runs} runs in {result.duration_s:.1f} s on {result.db}")

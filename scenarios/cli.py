@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenarios import inputs
+from scenarios.case_result import CaseResult
 from scenarios.databases import (
     KINDS,
     PostgresUnavailable,
@@ -33,7 +34,6 @@ from scenarios.redaction import redact
 from scenarios.report import write_reports
 from scenarios.routes.cli import add_parser as add_routes_parser
 from scenarios.routes.cli import run_routes
-from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
 from scenarios.sweep.cli import add_parser as add_sweep_parser
 from scenarios.sweep.cli import run_sweep

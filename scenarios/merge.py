@@ -15,10 +15,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from scenarios.case_result import CaseResult
 from scenarios.guard import Finding
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult
 
 MATRIX_JSON = "matrix.json"
 

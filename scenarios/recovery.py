@@ -25,16 +25,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from scenarios.adapter import Target, TargetFactory
+from scenarios.case_result import CaseResult, judge, skipped_case
 from scenarios.databases import CONNECT_TIMEOUT_S, Database, open_scratch_database
 from scenarios.outcomes import Outcome, Verdict
 from scenarios.redaction import redact
-from scenarios.runner import (
-    CaseResult,
-    judge,
-    missing_capabilities,
-    run_case_safely,
-    skipped_case,
-)
+from scenarios.runner import missing_capabilities, run_case_safely
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:

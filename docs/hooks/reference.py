@@ -199,8 +199,8 @@ def lint_keys() -> str:
 
 def report_cell_fields() -> list[str]:
     """The keys of one cell of `matrix.json`, from a real `CaseResult`."""
+    from scenarios.case_result import CaseResult
     from scenarios.outcomes import Verdict
-    from scenarios.runner import CaseResult
 
     cell = CaseResult("s", "i", "w", "sqlite", "ok", "ok", Verdict.AS_EXPECTED, "", 0.0)
     return list(cell.as_dict())

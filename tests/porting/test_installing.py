@@ -18,6 +18,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from scenarios import cli
+from scenarios.case_result import CaseResult
 from scenarios.databases import (
     PG_URL_VARIABLE,
     PostgresUnavailable,
@@ -25,7 +26,6 @@ from scenarios.databases import (
     scratch_postgres,
 )
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]

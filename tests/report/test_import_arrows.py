@@ -107,6 +107,7 @@ def test_nothing_that_records_imports_what_draws() -> None:
         name
         for name in graph
         if name.startswith(("scenarios.runner", "scenarios.matrix", "scenarios.stateful"))
+        or name.startswith(("scenarios.case_result", "scenarios.scheduler"))
         or name.startswith(("scenarios.timeline", "scenarios.guard", "scenarios.redaction"))
     ]
     assert {name: graph[name] & drawers for name in recorders if graph[name] & drawers} == {}

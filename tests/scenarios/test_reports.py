@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.case_result import CaseResult
 from scenarios.databases import mask_password
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
 from scenarios.report import write_reports
-from scenarios.runner import CaseResult
 
 SECRET = "hunter2-secret"
 

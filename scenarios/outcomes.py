@@ -67,6 +67,10 @@ CONFLICT_CODES = frozenset(
 )
 
 
+# An outcome and the sentence that shows it (one case may show several).
+Evidence = tuple[Outcome, str]
+
+
 @dataclass(frozen=True)
 class RequestResult:
     spec: RequestSpec
@@ -78,7 +82,7 @@ class RequestResult:
 @dataclass(frozen=True)
 class Observation:
     outcome: Outcome
-    findings: tuple[tuple[Outcome, str], ...]
+    findings: tuple[Evidence, ...]
 
     @property
     def detail(self) -> str:
@@ -102,7 +106,7 @@ def classify(
     keys: Mapping[str, str],
 ) -> Observation:
     """One outcome for one case. `keys` maps the scenario's session aliases to runner keys."""
-    findings: list[tuple[Outcome, str]] = []
+    findings: list[Evidence] = []
     findings += _response_findings(results)
     findings += _persistence_findings(scenario, results, state, keys)
     findings += _expected_state_findings(scenario, state, keys)
@@ -114,8 +118,8 @@ def classify(
     return Observation(Outcome.OK, ())
 
 
-def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, str]]:
-    findings: list[tuple[Outcome, str]] = []
+def _response_findings(results: Sequence[RequestResult]) -> list[Evidence]:
+    findings: list[Evidence] = []
     for result in results:
         spec, response = result.spec, result.response
         name, code = spec.name, response.error_code
@@ -187,8 +191,8 @@ def _persistence_findings(
     results: Sequence[RequestResult],
     state: DatabaseState,
     keys: Mapping[str, str],
-) -> list[tuple[Outcome, str]]:
-    findings: list[tuple[Outcome, str]] = []
+) -> list[Evidence]:
+    findings: list[Evidence] = []
     acknowledged = [r for r in results if r.response.ok]
     failed = [r for r in results if not r.response.ok]
     seeded = {keys[seed.session]: seed for seed in scenario.seeds}
@@ -307,14 +311,14 @@ def _persistence_findings(
 
 def _expected_state_findings(
     scenario: Scenario, state: DatabaseState, keys: Mapping[str, str]
-) -> list[tuple[Outcome, str]]:
+) -> list[Evidence]:
     expect = scenario.expect
     aliases = {key: alias for alias, key in keys.items()}
 
     def named(found: set[str]) -> list[str]:
         return sorted(aliases.get(key, "<unknown>") for key in found)
 
-    findings: list[tuple[Outcome, str]] = []
+    findings: list[Evidence] = []
     if expect.sessions is not None:
         found = named(set(state.sessions))
         if found != sorted(expect.sessions):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from scenarios.guard.findings import Finding, summarise_unit
+from scenarios.guard.findings import GuardFinding, summarise_unit
 from scenarios.guard.listeners import (
     install,
     installed,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from scenarios.guard.listeners import UnitEvents
 
 
-class Mode(StrEnum):
+class GuardMode(StrEnum):
     RAISE = "raise"  # raise SessionGuardError at the end of the unit when anything was found
     COLLECT = "collect"  # keep the findings on the guard for a report
 
@@ -64,7 +64,7 @@ class Mode(StrEnum):
 class SessionGuardError(AssertionError):
     """The unit had findings; an AssertionError so a test that trips it fails, not errors."""
 
-    def __init__(self, label: str, findings: tuple[Finding, ...], noun: str = "unit") -> None:
+    def __init__(self, label: str, findings: tuple[GuardFinding, ...], noun: str = "unit") -> None:
         self.findings = findings
         lines = [f"session guard ({label}): {summarise_unit(findings, noun)}"]
         lines += [f"  - {finding.message}" for finding in findings]
@@ -98,15 +98,15 @@ class SessionGuard:
 
     def __init__(
         self,
-        mode: Mode | str = Mode.RAISE,
+        mode: GuardMode | str = GuardMode.RAISE,
         *,
         label: str = "unit",
         noun: str = "unit",
         report_rollbacks: bool = False,
-        on_late: Callable[[Sequence[Finding]], None] | None = None,
+        on_late: Callable[[Sequence[GuardFinding]], None] | None = None,
         observers: Sequence[UnitObserver] = (),
     ) -> None:
-        self.mode = Mode(mode)
+        self.mode = GuardMode(mode)
         self.label = label
         self.noun = noun
         self.route: str | None = None  # the route template, when a middleware knows it
@@ -133,7 +133,7 @@ class SessionGuard:
         self.scoped_sessions: tuple[Session, ...] = ()
         self._peak_site: tuple[str, int] | None = None
         self._token: Token[tuple[UnitEvents, ...]] | None = None
-        self._findings: tuple[Finding, ...] | None = None
+        self._findings: tuple[GuardFinding, ...] | None = None
         self._late: dict[asyncio.Task[Any], list[Writer]] = {}
         self._lock = threading.Lock()
 
@@ -156,7 +156,7 @@ class SessionGuard:
         assert self._token is not None, "__exit__ without __enter__"
         unwatch(self._token)
         found = self._finish()
-        if self.mode is Mode.RAISE and found:
+        if self.mode is GuardMode.RAISE and found:
             error = SessionGuardError(self.label, found, self.noun)
             if exc is not None:
                 exc.add_note(str(error))
@@ -175,19 +175,19 @@ class SessionGuard:
         self.__exit__(exc_type, exc, tb)
 
     @property
-    def all_findings(self) -> tuple[Finding, ...]:
+    def all_findings(self) -> tuple[GuardFinding, ...]:
         """Findings and notes; complete once the unit has ended."""
         if self._findings is None:
             return self._build(list(self._sessions.values()) + list(self._connections.values()))
         return self._findings
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> tuple[GuardFinding, ...]:
         """What the unit showed that is a problem (notes excluded)."""
         return tuple(f for f in self.all_findings if not f.note)
 
     @property
-    def notes(self) -> tuple[Finding, ...]:
+    def notes(self) -> tuple[GuardFinding, ...]:
         """What is worth knowing and never a failure (a read-only second session)."""
         return tuple(f for f in self.all_findings if f.note)
 
@@ -380,7 +380,7 @@ class SessionGuard:
             else:
                 record.lane = f"task {record.task.get_name()}"
 
-    def _finish(self) -> tuple[Finding, ...]:
+    def _finish(self) -> tuple[GuardFinding, ...]:
         self._assign_lanes()
         records = [*self._sessions.values(), *self._connections.values()]
         # A session in a task still running (one the request started and did not await, even
@@ -446,7 +446,7 @@ class SessionGuard:
         *,
         include_unit_wide: bool = True,
         held: Sequence[Held] | None = None,
-    ) -> tuple[Finding, ...]:
+    ) -> tuple[GuardFinding, ...]:
         """`held`: each connection not returned (default: every one held)."""
         if held is None:
             with self._lock:
@@ -467,7 +467,7 @@ class SessionGuard:
 
 
 def session_guard(
-    mode: Mode | str = Mode.RAISE,
+    mode: GuardMode | str = GuardMode.RAISE,
     *,
     label: str = "unit",
     noun: str = "unit",
@@ -481,7 +481,7 @@ def session_guard(
 
 
 __all__ = [
-    "Mode",
+    "GuardMode",
     "SessionGuard",
     "SessionGuardError",
     "UnitObserver",

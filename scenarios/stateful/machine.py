@@ -37,6 +37,7 @@ from scenarios.outcomes import (
     CONFLICT_CODES,
     LOCK_CODES,
     PRIORITY,
+    Evidence,
     Outcome,
     describe,
 )
@@ -44,14 +45,13 @@ from scenarios.runner import CASE_TIMEOUT_S, STEP_TIMEOUT_S
 from scenarios.stateful.leaks import OpenTarget, guarded_send, held_message
 from scenarios.stateful.options import DEFAULT_OPTIONS, SearchOptions, options_of
 from scenarios.stateful.strategies import (
-    BadInput,
+    InputToRefuse,
     abridged,
     bad_inputs,
     user_texts,
 )
 from scenarios.stateful.violations import (
     VIOLATIONS,
-    Finding_,
     StatefulViolation,
     failure_outcome,
 )
@@ -102,7 +102,7 @@ def _texts() -> st.SearchStrategy[str]:
     )
 
 
-def _bad() -> st.SearchStrategy[BadInput]:
+def _bad() -> st.SearchStrategy[InputToRefuse]:
     return st.runner().flatmap(
         lambda machine: bad_inputs(
             machine.options.max_content_chars, machine.options.min_content_chars
@@ -196,10 +196,10 @@ class RequestHistory(RuleBasedStateMachine):
         self.unchecked = True
         return self._await(guarded_send(self.target.send(request, hook), self.not_returned))
 
-    def _leaks(self) -> list[Finding_]:
+    def _leaks(self) -> list[Evidence]:
         """Connections the steps since the last check left out: where the guard saw each taken,
         and how many still hold a transaction, as the database itself says."""
-        found: list[Finding_] = [
+        found: list[Evidence] = [
             (Outcome.LEAKED_CONNECTION, message) for message in dict.fromkeys(self.not_returned)
         ]
         self.not_returned.clear()
@@ -225,7 +225,7 @@ class RequestHistory(RuleBasedStateMachine):
         rows["agent_contexts"] = {name(k): v for k, v in rows["agent_contexts"].items()}
         return rows
 
-    def _fail(self, findings: Sequence[Finding_]) -> NoReturn:
+    def _fail(self, findings: Sequence[Evidence]) -> NoReturn:
         if not any(found is Outcome.LEAKED_CONNECTION for found, _ in findings):
             try:  # a leak outranks what it caused (a lock, a missing row), as in the runner
                 findings = [*self._leaks(), *findings]
@@ -375,7 +375,7 @@ class RequestHistory(RuleBasedStateMachine):
     @_can(Capability.REJECTS_BAD_INPUT)
     @precondition(lambda machine: machine.options.bad_input)
     @rule(bad=_bad())
-    def bad_input(self, bad: BadInput) -> None:
+    def bad_input(self, bad: InputToRefuse) -> None:
         key = self._new_key()
         response = self._send(bad.request(key))
         self._step(
@@ -451,7 +451,7 @@ class RequestHistory(RuleBasedStateMachine):
             for k, (_, c), r in zip(keys, members, responses, strict=True)
         )
         self._step(f"concurrent batch: [{shown}]")
-        findings: list[Finding_] = []
+        findings: list[Evidence] = []
         for key, (_, content), response in zip(keys, members, responses, strict=True):
             if response.ok:
                 pair = self._acknowledge(key, content, response)
@@ -521,13 +521,13 @@ class RequestHistory(RuleBasedStateMachine):
                 expected += pair
         self.unordered.clear()
 
-    def _compare(self, state: DatabaseState) -> list[Finding_]:
-        findings: list[Finding_] = []
+    def _compare(self, state: DatabaseState) -> list[Evidence]:
+        findings: list[Evidence] = []
 
         def name(key: str) -> str:
             return self.labels.get(key, "a chat session the history never named")
 
-        def leftover(key: str, what: str) -> Finding_:
+        def leftover(key: str, what: str) -> Evidence:
             if key in self.failed:
                 return (
                     Outcome.PARTIAL_COMMIT,
@@ -567,10 +567,10 @@ class RequestHistory(RuleBasedStateMachine):
 
     def _compare_messages(
         self, key: str, expected: list[Expected], state: DatabaseState, leftover: Any
-    ) -> list[Finding_]:
+    ) -> list[Evidence]:
         label = self.labels.get(key, key)
         stored = state.messages.get(key, ())
-        findings: list[Finding_] = []
+        findings: list[Evidence] = []
         positions = [m.position for m in stored]
         if positions != list(range(len(positions))):
             findings.append((Outcome.ERROR, f"{label}: positions are {positions}, not gapless"))

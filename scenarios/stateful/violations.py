@@ -70,8 +70,6 @@ VIOLATIONS: dict[Outcome, type[StatefulViolation]] = {
     )
 }
 
-Finding_ = tuple[Outcome, str]
-
 
 def failure_outcome(response: ChatResponse) -> Outcome:
     """What an unexpected failure of a well-formed request shows, from its error code."""

@@ -35,7 +35,7 @@ from scenarios.sweep.requests import (
 )
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, RequestSweep, SweepResult, sweep
 from scenarios.sweep.sources import AppSource
-from scenarios.sweep.verdicts import Outcome
+from scenarios.sweep.verdicts import SweepVerdict
 
 _Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
@@ -154,13 +154,13 @@ def request_summary(request: RequestSweep) -> str:
     if request.atomic:
         return redact(f"atomic     {name}: {len(request.boundaries)} boundaries, all ok")
     parts = []
-    if request.first.outcome is not Outcome.OK:
+    if request.first.outcome is not SweepVerdict.OK:
         parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:300]})")
-    for outcome in Outcome:
+    for outcome in SweepVerdict:
         where = [
             f"{b.event.index}{b.event.kind[0].upper()}"
             for b in request.boundaries
-            if b.judgement.outcome is outcome and outcome is not Outcome.OK
+            if b.judgement.outcome is outcome and outcome is not SweepVerdict.OK
         ]
         if where:
             parts.append(f"{outcome} at {', '.join(where)}")

@@ -54,7 +54,8 @@ async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
 async def test_two_sessions_acknowledges_a_message_that_a_fresh_connection_cannot_find(
     clean_database: Database,
 ) -> None:
-    """The seed's "Saved conversation ..." that was not: the lost-write shape on both databases."""
+    """The incident app's "Saved conversation ..." that was not: the lost-write shape on both
+    databases."""
     session_id = uuid.uuid4()
     async with reference_client(clean_database, "shared_session") as client:
         assert (await post(client, session_id, "An earlier message")).status_code == 201

@@ -16,9 +16,11 @@ from __future__ import annotations
 import ast
 
 from scenarios.lint.findings import Finding
-from scenarios.lint.resolve import Project, Scope, chain, own_nodes
+from scenarios.lint.project import Project
 from scenarios.lint.roots import DependencyUses
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module, top_level_functions
+from scenarios.lint.syntax import chain, own_nodes
 from scenarios.lint.values import What
 
 WRAPPERS = frozenset({"contextmanager", "asynccontextmanager", "fixture", "yield_fixture"})

@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 
 from scenarios.lint.findings import Finding
-from scenarios.lint.resolve import Project, Scope, chain, default_of, parameters
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import chain, default_of, parameters
 from scenarios.lint.values import What
 
 ROUTE_METHODS = frozenset(
@@ -157,7 +159,7 @@ class Tree:
             module = self.project.module(ref[0])
             if module is None or ref[1] not in module.classes:
                 return None
-            located = self.project.method(module, module.classes[ref[1]], "__init__")
+            located = self.project.members.method(module, module.classes[ref[1]], "__init__")
             return located
         try:
             return self.project.function_at(ref)

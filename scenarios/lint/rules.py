@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from scenarios.lint.callgraph import InHandCall
 from scenarios.lint.config import LintConfig
 from scenarios.lint.findings import Finding
+from scenarios.lint.project import Project
 from scenarios.lint.registries import handed_out, site, task_registry_use
-from scenarios.lint.resolve import Project, Scope, default_of, own_nodes, parameters
 from scenarios.lint.roots import (
     DependencyUses,
     event_listeners,
@@ -19,7 +19,9 @@ from scenarios.lint.roots import (
     session_in_hand,
     sets_request_state,
 )
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import default_of, own_nodes, parameters
 from scenarios.lint.values import Value, What
 
 SILENT_PATHS = ("tests", "migrations", "entry-points")  # workers: silent for their own unit

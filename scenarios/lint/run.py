@@ -13,7 +13,7 @@ from scenarios.lint.depends import route_findings
 from scenarios.lint.fastapi_version import describe, known_for
 from scenarios.lint.findings import Finding, Report, Skipped
 from scenarios.lint.markers import apply, markers_in
-from scenarios.lint.resolve import Project
+from scenarios.lint.project import Project
 from scenarios.lint.roots import dependencies_used, in_main_block
 from scenarios.lint.rules import SILENT_PATHS, Context, ModuleRules
 from scenarios.lint.selection import Selection

@@ -28,10 +28,10 @@ from scenarios.databases import (
 )
 from scenarios.inputs import BadInput, OneLineParser, count_flag, exit_bad_input
 from scenarios.matrix import MatrixRun, run_matrix
-from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
-from scenarios.report import write_reports
+from scenarios.reporting.matrix import write_reports
+from scenarios.reporting.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.routes.cli import add_parser as add_routes_parser
 from scenarios.routes.cli import run_routes
 from scenarios.scenario import ScenarioError, load_pack

@@ -64,10 +64,6 @@ async def fresh_rows(database: Database) -> Rows:
     return Rows(sessions, messages, contexts)
 
 
-async def empty_tables(database: Database) -> None:
-    await serving.empty_tables(database.url)
-
-
 @asynccontextmanager
 async def reference_client(database: Database, wiring: str) -> AsyncIterator[httpx.AsyncClient]:
     async with serving.serve(database.url, wiring) as served:

@@ -13,13 +13,13 @@ from reference_app import serving
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import SQLITE_BUSY_TIMEOUT_S, create_engine
 from scenarios.databases import Database
-from tests.reference_app.conftest import empty_tables, fresh_rows, post, reference_client
+from tests.reference_app.conftest import fresh_rows, post, reference_client
 
 
 async def test_two_sessions_on_postgres_fails_the_agent_context_fk_and_keeps_nothing(
     postgres_database: Database,
 ) -> None:
-    await empty_tables(postgres_database)
+    await serving.empty_tables(postgres_database.url)
     session_id = uuid.uuid4()
     async with reference_client(postgres_database, "two_sessions") as client:
         response = await post(client, session_id, "Hello")
@@ -36,7 +36,7 @@ async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
 ) -> None:
     """The wait is bounded by configuration, read back from the app's own connection, not by a
     stopwatch: a wall-clock threshold fails on a busy machine and proves nothing more."""
-    await empty_tables(sqlite_database)
+    await serving.empty_tables(sqlite_database.url)
     session_id = uuid.uuid4()
     async with serving.serve(sqlite_database.url, "two_sessions") as served:
         response = await post(served.client, session_id, "Hello")

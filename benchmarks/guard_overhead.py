@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks.tables import table
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import create_engine, create_schema
 from scenarios.databases import KINDS, PostgresUnavailable, open_scratch_database
@@ -207,6 +208,35 @@ async def _measure_all(args: argparse.Namespace) -> dict[str, Any]:
             figures[part]["within_target"] = figures[part]["ratio"] <= TARGET_RATIO
         results["databases"][kind] = figures
     return results
+
+
+def markdown(part: dict[str, Any]) -> list[str]:
+    """This part's section of reports/bench.md (`nox -s bench`): `part` holds the measure's
+    source and result, or its error."""
+    lines = ["## Session guard overhead", ""]
+    if "databases" not in part:
+        return [*lines, str(part.get("error")), ""]
+    rows = []
+    for kind, figures in part["databases"].items():
+        if "ratio" not in figures:
+            rows.append([kind, "", "", "", figures.get("error") or figures.get("skipped")])
+            continue
+        overhead = figures.get("overhead_pct", (figures["ratio"] - 1) * 100)
+        rows.append(
+            [
+                kind,
+                round(figures["without_guard_s"] * 1000, 2),
+                round(figures["with_guard_s"] * 1000, 2),
+                f"{overhead:+.1f}% (ratio {figures['ratio']:.2f})",
+                "",
+            ]
+        )
+    return [
+        *lines,
+        f"From `{part['source']}()`, target ratio {part.get('target_ratio')}.",
+        "",
+        *table(["db", "ms/request without", "ms/request with", "overhead", "note"], rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from benchmarks.load import read_rows, send_one, serving
+from benchmarks.audit import read_rows
+from benchmarks.load import send_one, serving
 from reference_app.api.schemas import MAX_CONTENT_CHARS
 from scenarios.databases import Database
 

@@ -17,13 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.load import (
-    empty_tables,
-    read_rows,
-    seed_history,
-    send_one,
-    serving,
-)
+from benchmarks.audit import read_rows
+from benchmarks.load import empty_tables, seed_history, send_one, serving
 from reference_app.application.checkpoints import checkpoint_hook
 from reference_app.infrastructure.database import SQLITE_BUSY_TIMEOUT_S
 from scenarios.adapter import POINTS

@@ -174,7 +174,7 @@ class SupportDeskTarget:
                 return ChatResponse(
                     status=500, error_code=INJECTED_FAULT_CODE, detail=f"fault at {fault}"
                 )
-            except Exception as error:  # noqa: BLE001 - an unhandled app error reaches a client as a 500
+            except Exception as error:  # an unhandled app error reaches a client as a 500
                 return ChatResponse(status=500, detail=f"{type(error).__name__}: {error}")
         return _parse(response)
 

@@ -90,7 +90,7 @@ class ModuleLevelTarget:
                     )
                 else:
                     response = await self.client.post(path, json={"content": request.content})
-            except Exception as error:  # noqa: BLE001 - the app let it escape: a bare 500
+            except Exception as error:  # the app let it escape: a bare 500
                 return response_for_exception(error)
         return _parse(response)
 

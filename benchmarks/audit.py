@@ -50,6 +50,10 @@ class Rows:
             + Counter(("agent_context", *c) for c in self.agent_contexts)
         )
 
+    def context_sessions(self) -> list[uuid.UUID]:
+        """The chat session each agent context points at (whether it resolves: `orphans`)."""
+        return sorted(s for s, _ in self.agent_contexts)
+
     def messages_of(self, session_id: uuid.UUID) -> list[tuple[str, str, int]]:
         return sorted(
             ((r, c, p) for s, r, c, p in self.messages if s == session_id), key=lambda m: m[2]

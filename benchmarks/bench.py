@@ -44,7 +44,6 @@ from benchmarks.load import (
     FULL_REQUESTS,
     FULL_SESSIONS,
     LoadPlan,
-    empty_tables,
     run_load,
     seed_history,
     send_one,
@@ -63,6 +62,7 @@ from benchmarks.profiling import profile_markdown, profile_matrix
 from benchmarks.raw_driver import raw_request
 from benchmarks.tables import table
 from reference_app.infrastructure.database import create_engine, create_session_maker
+from reference_app.serving import empty_tables
 from reference_app.wirings import WIRINGS, module_for
 from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
 from scenarios.inputs import (
@@ -216,7 +216,7 @@ async def _sequential(database: Database, subject: str) -> dict[str, Any]:
     """Latency of one request at a time over the load's mix of existing and new chat sessions,
     after a few warm-up requests (connections, prepared statements)."""
     plan = LoadPlan(SEQUENTIAL_REQUESTS, SEQUENTIAL_SESSIONS)
-    await empty_tables(database)
+    await empty_tables(database.url)
     ids = [uuid.uuid4() for _ in range(plan.sessions)]
     await seed_history(database, ids[: plan.existing_sessions])
     latencies: list[float] = []
@@ -347,7 +347,7 @@ async def _guard_overhead(databases: dict[str, Database]) -> dict[str, Any]:
     for kind, database in databases.items():
         try:
             part["databases"][kind] = await measure(database.url)
-        except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
             part["databases"][kind] = {"error": f"{type(error).__name__}: {error}"}
     return part
 
@@ -360,7 +360,7 @@ def _stateful_speed(options: Options) -> dict[str, Any]:
             databases=options.databases,
             output=options.reports / stateful_speed.DEFAULT_OUTPUT.name,
         )
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
     return {"source": _source(measure), "result": result}
 
@@ -370,7 +370,7 @@ def _sweep_speed(options: Options) -> dict[str, Any]:
     measure = sweep_speed.measure_sweep_speed
     try:
         result = measure(databases=options.databases, output=options.reports / "bench-sweep.json")
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
     return {"source": _source(measure), "result": result}
 
@@ -380,7 +380,7 @@ def _lint_speed(options: Options) -> dict[str, Any]:
     measure = lint_speed.measure_lint_speed
     try:
         result = measure(repeats=options.repeats, output=options.reports / "bench-lint.json")
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
     return {"source": _source(measure), "result": result}
 
@@ -389,7 +389,7 @@ def _plugin_start(options: Options) -> dict[str, Any]:
     """pytest's start with the harness's plugin, unused (benchmarks/plugin_start.py)."""
     try:
         result = measure_plugin_start(output=options.reports / "bench-plugin-start.json")
-    except Exception as error:  # one part's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
     return {"result": result}
 

@@ -38,7 +38,7 @@ from benchmarks.tables import table
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import create_engine, create_schema
 from scenarios.databases import KINDS, PostgresUnavailable, open_scratch_database
-from scenarios.guard import Finding, runtime
+from scenarios.guard import GuardFinding, runtime
 from scenarios.guard.middleware import SessionGuardMiddleware
 
 TARGET_RATIO = 1.10
@@ -46,7 +46,9 @@ WIRING = "shared_session"  # a correct request: the guard's cost when it finds n
 WARMUP = 20
 
 
-async def _batch(client: httpx.AsyncClient, requests: int, found: list[Sequence[Finding]]) -> float:
+async def _batch(
+    client: httpx.AsyncClient, requests: int, found: list[Sequence[GuardFinding]]
+) -> float:
     """CPU seconds of this process per request over `requests` sequential POSTs (CPU, not
     wall time: the machine is shared, and the guard adds no work to the database server)."""
     started = time.process_time()
@@ -68,7 +70,7 @@ async def measure_guard_overhead(
     the median of the ratios of adjacent batches (plain, then guarded), so drift in the
     machine's load between batches hits both sides of each ratio alike."""
     was_installed = runtime.installed()
-    found: list[Sequence[Finding]] = []
+    found: list[Sequence[GuardFinding]] = []
     engine = create_engine(database_url)
     try:
         await create_schema(engine)

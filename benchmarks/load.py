@@ -25,8 +25,7 @@ from benchmarks.audit import SEEDED_REPLY, SEEDED_USER, Audit, audit, read_rows
 from reference_app.application.checkpoints import InjectedFault, checkpoint_hook
 from reference_app.infrastructure.database import create_engine
 from reference_app.infrastructure.orm import Base
-from reference_app.serving import empty_tables as reference_empty_tables
-from reference_app.serving import serve
+from reference_app.serving import empty_tables, serve
 from scenarios.adapter import POINTS
 from scenarios.databases import Database
 from scenarios.inputs import LOAD_REQUESTS_VARIABLE, LOAD_SESSIONS_VARIABLE, load_size
@@ -47,7 +46,7 @@ _contexts = Base.metadata.tables["agent_contexts"]
 @dataclass(frozen=True)
 class LoadPlan:
     """`requests` requests over `sessions` chat sessions; the first half of the chat sessions
-    already have a committed exchange (the seed's "existing chat"), the rest are new. With
+    already have a committed exchange (the incident app's "existing chat"), the rest are new. With
     `fault_every = k`, every k-th request fails at an injection point (rotating through them)."""
 
     requests: int = FULL_REQUESTS
@@ -114,11 +113,6 @@ class Sent:
         fault = f" (fault at {self.fault})" if self.fault else ""
         code = f" {self.code}" if self.code else ""
         return f"request {self.index}{fault} -> HTTP {self.status}{code}"
-
-
-async def empty_tables(database: Database) -> None:
-    """Create the schema if needed and DELETE every row, on a connection of its own."""
-    await reference_empty_tables(database.url)
 
 
 async def seed_history(database: Database, session_ids: Sequence[uuid.UUID]) -> None:
@@ -242,7 +236,7 @@ async def _post(
             )
     except TimeoutError:
         return failed("hang", f"no response within {REQUEST_CAP_S:.0f} s")
-    except Exception as error:  # an unhandled app error surfaces here through the transport
+    except Exception as error:  # noqa: BLE001 - an unhandled app error surfaces here through the transport
         return failed(f"unhandled:{type(error).__name__}", str(error))
     latency = time.perf_counter() - started
     try:
@@ -267,7 +261,7 @@ async def _post(
 
 async def run_load(database: Database, wiring: str, plan: LoadPlan) -> Audit:
     """Empty the tables, seed the existing chat sessions, send every request at once, audit."""
-    await empty_tables(database)
+    await empty_tables(database.url)
     session_ids = [uuid.uuid4() for _ in range(plan.sessions)]
     seeded = session_ids[: plan.existing_sessions]
     await seed_history(database, seeded)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.guard import Finding, summarise
+from scenarios.guard import GuardFinding, summarise
 from scenarios.outcomes import Verdict
 from scenarios.scenario import Interleaving, Scenario
 from scenarios.timeline import Timeline
@@ -30,7 +30,7 @@ class CaseResult:
     steps: tuple[str, ...] = ()
     responses: tuple[str, ...] = ()
     rows: dict[str, Any] = field(default_factory=dict)
-    guard_findings: tuple[Finding, ...] = ()  # the session guard's, one unit per request
+    guard_findings: tuple[GuardFinding, ...] = ()  # the session guard's, one unit per request
     timeline: Timeline | None = None  # for the page (reports/index.html), not in matrix.json
     server_version: str = ""  # the database server's version ("PostgreSQL 18.6"), "" if none ran
 

@@ -34,7 +34,7 @@ from scenarios.databases import (
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
-from scenarios.report import write_reports
+from scenarios.reporting.matrix import write_reports
 from scenarios.runner import missing_capabilities, run_case
 from scenarios.scenario import Interleaving, Scenario, ScenarioError, load_pack
 from scenarios.targets import TargetNotFound, load_target

@@ -12,7 +12,7 @@ from typing import Any
 
 from scenarios.adapter import SeedConversation, Target
 from scenarios.case_result import CaseResult, judge, skipped_case, skipped_result
-from scenarios.guard import Finding
+from scenarios.guard import GuardFinding
 from scenarios.outcomes import Observation, Outcome, classify
 from scenarios.scenario import Interleaving, Scenario
 from scenarios.scheduler import STEP_TIMEOUT_S, StepHung, case_findings, run_requests
@@ -68,7 +68,7 @@ async def run_case(
             ]
         )
     responses: tuple[str, ...] = ()
-    guard_findings: list[Finding] = []
+    guard_findings: list[GuardFinding] = []
     guarding = case_findings.set(guard_findings)
     try:
         with recording() as case_recording:
@@ -136,7 +136,7 @@ async def run_case_safely(
         )
     except TimeoutError:
         detail = f"the case did not finish within {CASE_TIMEOUT_S}s"
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure of the case is its error
         detail = f"the case could not run: {type(error).__name__}: {error}"
     return CaseResult(
         scenario=scenario.name,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from contextvars import ContextVar
 
 from scenarios.adapter import AFTER_RESPONSE, ChatRequest, ChatResponse, PointHook, Target
-from scenarios.guard import Finding
+from scenarios.guard import GuardFinding
 from scenarios.outcomes import RequestResult
 from scenarios.scenario import Interleaving, Mode, RequestSpec, Scenario
 from scenarios.timeline import RequestRecorder
@@ -52,7 +52,7 @@ def _passed(point: str) -> None:
 
 
 # The session guard's findings for the case being run (shared by its requests' tasks).
-case_findings: ContextVar[list[Finding] | None] = ContextVar("case_findings", default=None)
+case_findings: ContextVar[list[GuardFinding] | None] = ContextVar("case_findings", default=None)
 
 
 async def _guarded(label: str, request: Awaitable[ChatResponse]) -> ChatResponse:

@@ -295,7 +295,7 @@ def guard_findings() -> set[str]:
 
 
 def sweep_outcomes() -> set[str]:
-    return _enum("scenarios.sweep.verdicts", "Outcome")
+    return _enum("scenarios.sweep.verdicts", "SweepVerdict")
 
 
 def variables() -> set[str]:

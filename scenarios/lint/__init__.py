@@ -14,7 +14,7 @@ reads `# scenarios: allow-session -- reason`.
 from __future__ import annotations
 
 from scenarios.lint.config import ConfigError, LintConfig, load_config
-from scenarios.lint.findings import Finding, Report
+from scenarios.lint.findings import LintFinding, Report
 from scenarios.lint.run import check
 
-__all__ = ["ConfigError", "Finding", "LintConfig", "Report", "check", "load_config"]
+__all__ = ["ConfigError", "LintConfig", "LintFinding", "Report", "check", "load_config"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from scenarios.lint.findings import Finding
+from scenarios.lint.findings import LintFinding
 from scenarios.lint.hierarchy import is_abstract
 from scenarios.lint.project import Project
 from scenarios.lint.scope import Scope
@@ -202,7 +202,7 @@ class CallGraph:
 
     # -- findings ---------------------------------------------------------------------------
 
-    def findings(self, calls: list[InHandCall], reported: set[str]) -> list[Finding]:
+    def findings(self, calls: list[InHandCall], reported: set[str]) -> list[LintFinding]:
         """SCN001 at each opening reached from a call with a session in hand, in a module
         named in `reported`, with the calling lines."""
         callers: dict[tuple[str, int], tuple[Opening, list[str]]] = {}
@@ -218,7 +218,7 @@ class CallGraph:
                     entry = callers.setdefault(key, (opening, []))
                     if line not in entry[1]:
                         entry[1].append(line)
-        found: list[Finding] = []
+        found: list[LintFinding] = []
         for opening, lines in callers.values():
             more = f"; and from {len(lines) - 1} more call(s)" if len(lines) > 1 else ""
             reason = (
@@ -228,7 +228,7 @@ class CallGraph:
             )
             node = opening.node
             found.append(
-                Finding(
+                LintFinding(
                     opening.module.path,
                     node.lineno,
                     "SCN001",

@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from scenarios.lint.findings import Finding
+from scenarios.lint.findings import LintFinding
 from scenarios.lint.project import Project
 from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
@@ -167,8 +167,8 @@ class Tree:
             return None
 
 
-def route_findings(project: Project, module: Module) -> list[Finding]:
-    findings: list[Finding] = []
+def route_findings(project: Project, module: Module) -> list[LintFinding]:
+    findings: list[LintFinding] = []
     if not any(ROUTE_DECORATOR.match(line) for line in module.lines):
         return findings
     for node in ast.walk(module.tree):
@@ -183,7 +183,7 @@ def route_findings(project: Project, module: Module) -> list[Finding]:
         names = ", ".join(f"{name}() (line {line})" for name, line in sessions)
         second_line = sessions[1][1]  # where the second session enters, in source order
         findings.append(
-            Finding(
+            LintFinding(
                 module.path,
                 second_line,
                 "SCN002",

@@ -41,8 +41,8 @@ async def test_commit_in_save_under_load_shows_only_its_documented_partial_commi
 async def test_two_sessions_under_load_loses_every_message_it_is_sent(
     clean_database: Database, load_plan: LoadPlan, reliability_report: ReliabilityReport
 ) -> None:
-    """The seed's bug, asserted: the repository's session never commits, so not one message of
-    the load is stored, and every 201 it gives is a silent loss."""
+    """The incident app's bug, asserted: the repository's session never commits, so not one
+    message of the load is stored, and every 201 it gives is a silent loss."""
     audit = await run_load(clean_database, "two_sessions", load_plan)
     reliability_report.load.append(audit.as_dict())
     assert audit.stored == 0

@@ -102,7 +102,6 @@ def test_the_circle_finder_finds_the_old_circle(tmp_path: Path) -> None:
 def test_nothing_that_records_imports_what_draws() -> None:
     graph = import_graph()
     drawers = {name for name in graph if name.startswith("scenarios.reporting")}
-    drawers.add("scenarios.report")
     recorders = [
         name
         for name in graph

@@ -19,6 +19,7 @@ nox.options.sessions = ["matrix"]
 nox.options.download_python = "never"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+# reference_app.wirings.WIRINGS, copied (nox cannot import the app); tests/ci checks the copy.
 WIRINGS = [
     "two_sessions",
     "shared_session",

@@ -15,8 +15,6 @@ rough, and compare ratios rather than absolute times. Nothing here asserts a tim
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import json
 import os
 import platform
@@ -33,20 +31,19 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks import guard_overhead, lint_speed, stateful_speed, sweep_speed
+from benchmarks.audit import percentile
 from benchmarks.case_floor import case_floor_markdown, measure_case_ratios
 from benchmarks.embedded_start import measure_embedded_start
 from benchmarks.load import (
     FULL_REQUESTS,
     FULL_SESSIONS,
     LoadPlan,
-    empty_tables,
-    percentile,
     run_load,
     seed_history,
     send_one,
@@ -63,7 +60,9 @@ from benchmarks.plugin_start import markdown as plugin_start_markdown
 from benchmarks.plugin_start import measure_plugin_start
 from benchmarks.profiling import profile_markdown, profile_matrix
 from benchmarks.raw_driver import raw_request
+from benchmarks.tables import table
 from reference_app.infrastructure.database import create_engine, create_session_maker
+from reference_app.serving import empty_tables
 from reference_app.wirings import WIRINGS, module_for
 from scenarios.databases import KINDS, Database, PostgresUnavailable, open_scratch_database
 from scenarios.inputs import (
@@ -83,14 +82,6 @@ WARMUP_REQUESTS = 5
 MATRIX_LIMIT_S = 600.0
 BASELINE = "raw driver"
 NO_HTTP = " (no HTTP)"
-
-# Measurements other modules own; absent ones are reported as such, never faked.
-NEIGHBOURS = {
-    "guard_overhead": ("benchmarks.guard_overhead", "measure_guard_overhead"),
-    "stateful_speed": ("benchmarks.stateful_speed", "measure_stateful_speed"),
-    "sweep_speed": ("benchmarks.sweep_speed", "measure_sweep_speed"),
-    "lint_speed": ("benchmarks.lint_speed", "measure_lint_speed"),
-}
 
 
 @dataclass(frozen=True)
@@ -225,7 +216,7 @@ async def _sequential(database: Database, subject: str) -> dict[str, Any]:
     """Latency of one request at a time over the load's mix of existing and new chat sessions,
     after a few warm-up requests (connections, prepared statements)."""
     plan = LoadPlan(SEQUENTIAL_REQUESTS, SEQUENTIAL_SESSIONS)
-    await empty_tables(database)
+    await empty_tables(database.url)
     ids = [uuid.uuid4() for _ in range(plan.sessions)]
     await seed_history(database, ids[: plan.existing_sessions])
     latencies: list[float] = []
@@ -340,118 +331,65 @@ def _unexpected_cases(matrix_json: Path) -> list[str]:
     ]
 
 
-def _neighbour(name: str) -> tuple[ModuleType, Callable[..., Any]] | None:
-    """The measuring function another module owns, or None while it does not exist."""
-    module_name, function_name = NEIGHBOURS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as missing:
-        if missing.name != module_name:
-            raise
-        return None
-    function = getattr(module, function_name, None)
-    return None if function is None else (module, function)
-
-
-def _unavailable(name: str) -> dict[str, Any]:
-    module_name, function_name = NEIGHBOURS[name]
-    return {
-        "unavailable": f"{module_name}.{function_name}() is not there yet; the bench calls it "
-        "as soon as it exists"
-    }
+def _source(measure: Callable[..., Any]) -> str:
+    """Where a figure comes from, as the report names it (`benchmarks.x.measure_x`)."""
+    return f"{measure.__module__}.{measure.__name__}"
 
 
 async def _guard_overhead(databases: dict[str, Database]) -> dict[str, Any]:
     """`measure_guard_overhead(database_url)` on each scratch database."""
-    found = _neighbour("guard_overhead")
-    if found is None:
-        return _unavailable("guard_overhead")
-    module, measure = found
+    measure = guard_overhead.measure_guard_overhead
     part: dict[str, Any] = {
-        "source": ".".join(NEIGHBOURS["guard_overhead"]),
-        "target_ratio": getattr(module, "TARGET_RATIO", None),
+        "source": _source(measure),
+        "target_ratio": guard_overhead.TARGET_RATIO,
         "databases": {},
     }
     for kind, database in databases.items():
         try:
             part["databases"][kind] = await measure(database.url)
-        except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
             part["databases"][kind] = {"error": f"{type(error).__name__}: {error}"}
     return part
 
 
 def _stateful_speed(options: Options) -> dict[str, Any]:
     """`measure_stateful_speed(...)`: its own scratch databases and event loops."""
-    found = _neighbour("stateful_speed")
-    if found is None:
-        return _unavailable("stateful_speed")
-    _module, measure = found
-    parameters = inspect.signature(measure).parameters
-    kwargs: dict[str, Any] = {}
-    if "databases" in parameters:
-        kwargs["databases"] = options.databases
-    if "output" in parameters:
-        default = parameters["output"].default
-        kwargs["output"] = options.reports / (
-            default.name if isinstance(default, Path) else "bench-stateful.json"
-        )
+    measure = stateful_speed.measure_stateful_speed
     try:
-        result = measure(**kwargs)
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+        result = measure(
+            databases=options.databases,
+            output=options.reports / stateful_speed.DEFAULT_OUTPUT.name,
+        )
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
-    return {"source": ".".join(NEIGHBOURS["stateful_speed"]), "result": result}
+    return {"source": _source(measure), "result": result}
 
 
 def _sweep_speed(options: Options) -> dict[str, Any]:
     """`measure_sweep_speed(databases, output)`: the atomicity sweep's runs a second."""
-    found = _neighbour("sweep_speed")
-    if found is None:
-        return _unavailable("sweep_speed")
-    _module, measure = found
+    measure = sweep_speed.measure_sweep_speed
     try:
         result = measure(databases=options.databases, output=options.reports / "bench-sweep.json")
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
-    return {"source": ".".join(NEIGHBOURS["sweep_speed"]), "result": result}
-
-
-def _sweep_markdown(part: dict[str, Any]) -> list[str]:
-    if "result" not in part:
-        return ["## Atomicity sweep", "", str(part.get("error") or part.get("unavailable")), ""]
-    rows = [
-        [c["db"], "skipped: " + c["skipped"], "", ""]
-        if "skipped" in c
-        else [c["db"], c["median_runs_per_s"], c["runs_per_sweep"], c["median_whole_s"]]
-        for c in part["result"]["cells"]
-    ]
-    return [
-        "## Atomicity sweep",
-        "",
-        f"From `{part['source']}()`: {part['result']['what']}.",
-        "",
-        *_table(["db", "runs/s", "runs a sweep", "whole sweep s"], rows),
-        "",
-    ]
+    return {"source": _source(measure), "result": result}
 
 
 def _lint_speed(options: Options) -> dict[str, Any]:
     """`measure_lint_speed(...)`: the static check's files a second; no database."""
-    found = _neighbour("lint_speed")
-    if found is None:
-        return _unavailable("lint_speed")
-    _module, measure = found
+    measure = lint_speed.measure_lint_speed
     try:
         result = measure(repeats=options.repeats, output=options.reports / "bench-lint.json")
-    except Exception as error:  # a neighbour's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
-    return {"source": ".".join(NEIGHBOURS["lint_speed"]), "result": result}
+    return {"source": _source(measure), "result": result}
 
 
 def _plugin_start(options: Options) -> dict[str, Any]:
     """pytest's start with the harness's plugin, unused (benchmarks/plugin_start.py)."""
     try:
         result = measure_plugin_start(output=options.reports / "bench-plugin-start.json")
-    except Exception as error:  # one part's failure is reported, not fatal to the run
+    except Exception as error:  # noqa: BLE001 - a part's failure is reported, not fatal to the run
         return {"error": f"{type(error).__name__}: {error}"}
     return {"result": result}
 
@@ -480,7 +418,7 @@ async def _database_parts(options: Options, report: dict[str, Any]) -> None:
             )
             report["case_floor"] = await measure_case_ratios(databases, repeats=options.repeats)
         if "guard_overhead" not in options.skip:
-            print("guard_overhead: " + ".".join(NEIGHBOURS["guard_overhead"]), flush=True)
+            print("guard_overhead: " + _source(guard_overhead.measure_guard_overhead), flush=True)
             report["guard_overhead"] = await _guard_overhead(databases)
 
 
@@ -515,16 +453,16 @@ def run_bench(options: Options) -> dict[str, Any]:
     }
     asyncio.run(_database_parts(options, report))
     if "stateful_speed" not in options.skip:
-        print("stateful_speed: " + ".".join(NEIGHBOURS["stateful_speed"]), flush=True)
+        print("stateful_speed: " + _source(stateful_speed.measure_stateful_speed), flush=True)
         report["stateful_speed"] = _stateful_speed(options)
     if "sweep_speed" not in options.skip:
-        print("sweep_speed: " + ".".join(NEIGHBOURS["sweep_speed"]), flush=True)
+        print("sweep_speed: " + _source(sweep_speed.measure_sweep_speed), flush=True)
         report["sweep_speed"] = _sweep_speed(options)
     if "embedded_postgres" not in options.skip:
         print("embedded_postgres: start and removal of the throwaway server", flush=True)
         report["embedded_postgres"] = measure_embedded_start(options.repeats)
     if "lint_speed" not in options.skip:
-        print("lint_speed: " + ".".join(NEIGHBOURS["lint_speed"]), flush=True)
+        print("lint_speed: " + _source(lint_speed.measure_lint_speed), flush=True)
         report["lint_speed"] = _lint_speed(options)
     if "plugin_start" not in options.skip:
         print("plugin_start: pytest's start with the plugin, unused", flush=True)
@@ -539,13 +477,6 @@ def run_bench(options: Options) -> dict[str, Any]:
     report["machine"]["reference_loop_s"] = reference_loop_s()
     report["machine_load"] = judge_load(report["machine_load"]["start"], load_average())
     return report
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    def line(cells: Sequence[object]) -> str:
-        return "| " + " | ".join("" if c is None else str(c) for c in cells) + " |"
-
-    return [line(header), line(["---"] * len(header)), *(line(r) for r in rows), ""]
 
 
 LOAD_COLUMNS = {
@@ -575,7 +506,7 @@ def _load_markdown(load: dict[str, Any]) -> list[str]:
         f"## Load: {load['requests']} concurrent requests over {load['sessions']} chat sessions "
         f"({load['existing_sessions']} with history)",
         "",
-        *_table(["db", "wiring", *LOAD_COLUMNS, "failures (first run)"], rows),
+        *table(["db", "wiring", *LOAD_COLUMNS, "failures (first run)"], rows),
         "Latency covers every request, acknowledged or not. Failures on the fixed wirings are "
         "clear retryable 409s (racing requests on one chat session); `lost` = acknowledged but "
         "not stored; `partial` = failed, yet something of it committed. `503 pool_timeout`: "
@@ -608,97 +539,7 @@ def _baseline_markdown(baseline: dict[str, Any]) -> list[str]:
         "it is FastAPI + httpx. Information only: the target is per scenario case (below), "
         "what a user of the pack waits for.",
         "",
-        *_table(["db", "subject", "p50 ms", "p95 ms", "ratio (p50)", "within 2x", "failed"], rows),
-    ]
-
-
-def _guard_markdown(part: dict[str, Any]) -> list[str]:
-    lines = ["## Session guard overhead", ""]
-    if "databases" not in part:
-        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
-    rows = []
-    for kind, figures in part["databases"].items():
-        if "ratio" not in figures:
-            rows.append([kind, "", "", "", figures.get("error") or figures.get("skipped")])
-            continue
-        overhead = figures.get("overhead_pct", (figures["ratio"] - 1) * 100)
-        rows.append(
-            [
-                kind,
-                _ms(figures["without_guard_s"]),
-                _ms(figures["with_guard_s"]),
-                f"{overhead:+.1f}% (ratio {figures['ratio']:.2f})",
-                "",
-            ]
-        )
-    return [
-        *lines,
-        f"From `{part['source']}()`, target ratio {part.get('target_ratio')}.",
-        "",
-        *_table(["db", "ms/request without", "ms/request with", "overhead", "note"], rows),
-    ]
-
-
-def _stateful_markdown(part: dict[str, Any]) -> list[str]:
-    lines = ["## Hypothesis stateful search", ""]
-    result = part.get("result")
-    if not isinstance(result, dict):
-        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
-    rows = [
-        [
-            c.get("db"),
-            c.get("wiring"),
-            c.get("examples_per_s", c.get("skipped")),
-            c.get("ten_step_examples_per_s"),
-            c.get("cpu_ms_per_step"),
-            *(c.get("percent_of_wall", {}).get(k) for k in _STATEFUL_SHARES),
-            c.get("ceiling_ten_step_examples_per_s"),
-        ]
-        for c in result.get("cells", [])
-    ]
-    return [
-        *lines,
-        f"From `{part['source']}()`; goal {result.get('goal_ten_step_examples_per_s')} ten-step "
-        f"examples/s, met: {result.get('meets_goal')}. Where the wall time went, in percent: "
-        "the app's requests, the read of the database after each step, the resets between "
-        "examples, and the rest (Hypothesis and the machine); the ceiling is the rate if "
-        "nothing but the app's requests took time.",
-        "",
-        *_table(
-            [
-                "db",
-                "wiring",
-                "examples/s",
-                "ten-step examples/s",
-                "ms CPU/step",
-                "% requests",
-                "% reads",
-                "% resets",
-                "% search",
-                "ceiling/s",
-            ],
-            rows,
-        ),
-    ]
-
-
-_STATEFUL_SHARES = ("app_requests", "reads_after_steps", "resets", "search_and_machine")
-
-
-def _lint_markdown(part: dict[str, Any]) -> list[str]:
-    lines = ["## Static check speed", ""]
-    result = part.get("result")
-    if not isinstance(result, dict):
-        return [*lines, str(part.get("unavailable") or part.get("error")), ""]
-    rows = [
-        [name, t["files"], t["median_s"], t["files_per_s"], t["findings"]]
-        for name, t in result["trees"].items()
-    ]
-    return [
-        *lines,
-        f"From `{part['source']}()`: `check()` wall time, median of {result['repeats']}.",
-        "",
-        *_table(["tree", "files", "seconds", "files/s", "findings"], rows),
+        *table(["db", "subject", "p50 ms", "p95 ms", "ratio (p50)", "within 2x", "failed"], rows),
     ]
 
 
@@ -729,11 +570,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     if "case_floor" in report:
         lines += case_floor_markdown(report["case_floor"])
     if "guard_overhead" in report:
-        lines += _guard_markdown(report["guard_overhead"])
+        lines += guard_overhead.markdown(report["guard_overhead"])
     if "stateful_speed" in report:
-        lines += _stateful_markdown(report["stateful_speed"])
+        lines += stateful_speed.markdown(report["stateful_speed"])
     if "sweep_speed" in report:
-        lines += _sweep_markdown(report["sweep_speed"])
+        lines += sweep_speed.markdown(report["sweep_speed"])
     embedded = report.get("embedded_postgres")
     if embedded:
         lines += [
@@ -747,7 +588,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
     if "lint_speed" in report:
-        lines += _lint_markdown(report["lint_speed"])
+        lines += lint_speed.markdown(report["lint_speed"])
     if "plugin_start" in report:
         lines += _plugin_start_markdown(report["plugin_start"])
     matrix = report.get("matrix")

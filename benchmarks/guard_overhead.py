@@ -34,10 +34,11 @@ from typing import Any
 
 import httpx
 
+from benchmarks.tables import table
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import create_engine, create_schema
 from scenarios.databases import KINDS, PostgresUnavailable, open_scratch_database
-from scenarios.guard import Finding, runtime
+from scenarios.guard import GuardFinding, runtime
 from scenarios.guard.middleware import SessionGuardMiddleware
 
 TARGET_RATIO = 1.10
@@ -45,7 +46,9 @@ WIRING = "shared_session"  # a correct request: the guard's cost when it finds n
 WARMUP = 20
 
 
-async def _batch(client: httpx.AsyncClient, requests: int, found: list[Sequence[Finding]]) -> float:
+async def _batch(
+    client: httpx.AsyncClient, requests: int, found: list[Sequence[GuardFinding]]
+) -> float:
     """CPU seconds of this process per request over `requests` sequential POSTs (CPU, not
     wall time: the machine is shared, and the guard adds no work to the database server)."""
     started = time.process_time()
@@ -67,7 +70,7 @@ async def measure_guard_overhead(
     the median of the ratios of adjacent batches (plain, then guarded), so drift in the
     machine's load between batches hits both sides of each ratio alike."""
     was_installed = runtime.installed()
-    found: list[Sequence[Finding]] = []
+    found: list[Sequence[GuardFinding]] = []
     engine = create_engine(database_url)
     try:
         await create_schema(engine)
@@ -205,6 +208,35 @@ async def _measure_all(args: argparse.Namespace) -> dict[str, Any]:
             figures[part]["within_target"] = figures[part]["ratio"] <= TARGET_RATIO
         results["databases"][kind] = figures
     return results
+
+
+def markdown(part: dict[str, Any]) -> list[str]:
+    """This part's section of reports/bench.md (`nox -s bench`): `part` holds the measure's
+    source and result, or its error."""
+    lines = ["## Session guard overhead", ""]
+    if "databases" not in part:
+        return [*lines, str(part.get("error")), ""]
+    rows = []
+    for kind, figures in part["databases"].items():
+        if "ratio" not in figures:
+            rows.append([kind, "", "", "", figures.get("error") or figures.get("skipped")])
+            continue
+        overhead = figures.get("overhead_pct", (figures["ratio"] - 1) * 100)
+        rows.append(
+            [
+                kind,
+                round(figures["without_guard_s"] * 1000, 2),
+                round(figures["with_guard_s"] * 1000, 2),
+                f"{overhead:+.1f}% (ratio {figures['ratio']:.2f})",
+                "",
+            ]
+        )
+    return [
+        *lines,
+        f"From `{part['source']}()`, target ratio {part.get('target_ratio')}.",
+        "",
+        *table(["db", "ms/request without", "ms/request with", "overhead", "note"], rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tables import table
 from scenarios.lint import LintConfig, check
 
 DEFAULT_FILES = 700
@@ -180,6 +181,25 @@ def measure_lint_speed(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return result
+
+
+def markdown(part: dict[str, Any]) -> list[str]:
+    """This part's section of reports/bench.md (`nox -s bench`): `part` holds the measure's
+    source and result, or its error."""
+    lines = ["## Static check speed", ""]
+    result = part.get("result")
+    if not isinstance(result, dict):
+        return [*lines, str(part.get("error")), ""]
+    rows = [
+        [name, t["files"], t["median_s"], t["files_per_s"], t["findings"]]
+        for name, t in result["trees"].items()
+    ]
+    return [
+        *lines,
+        f"From `{part['source']}()`: `check()` wall time, median of {result['repeats']}.",
+        "",
+        *table(["tree", "files", "seconds", "files/s", "findings"], rows),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

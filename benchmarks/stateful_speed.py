@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tables import table
 from scenarios.adapter import (
     ChatRequest,
     ChatResponse,
@@ -215,6 +216,54 @@ def measure_stateful_speed(
         return _measure(*arguments)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(_measure, *arguments).result()
+
+
+def markdown(part: dict[str, Any]) -> list[str]:
+    """This part's section of reports/bench.md (`nox -s bench`): `part` holds the measure's
+    source and result, or its error."""
+    lines = ["## Hypothesis stateful search", ""]
+    result = part.get("result")
+    if not isinstance(result, dict):
+        return [*lines, str(part.get("error")), ""]
+    rows = [
+        [
+            c.get("db"),
+            c.get("wiring"),
+            c.get("examples_per_s", c.get("skipped")),
+            c.get("ten_step_examples_per_s"),
+            c.get("cpu_ms_per_step"),
+            *(c.get("percent_of_wall", {}).get(k) for k in _STATEFUL_SHARES),
+            c.get("ceiling_ten_step_examples_per_s"),
+        ]
+        for c in result.get("cells", [])
+    ]
+    return [
+        *lines,
+        f"From `{part['source']}()`; goal {result.get('goal_ten_step_examples_per_s')} ten-step "
+        f"examples/s, met: {result.get('meets_goal')}. Where the wall time went, in percent: "
+        "the app's requests, the read of the database after each step, the resets between "
+        "examples, and the rest (Hypothesis and the machine); the ceiling is the rate if "
+        "nothing but the app's requests took time.",
+        "",
+        *table(
+            [
+                "db",
+                "wiring",
+                "examples/s",
+                "ten-step examples/s",
+                "ms CPU/step",
+                "% requests",
+                "% reads",
+                "% resets",
+                "% search",
+                "ceiling/s",
+            ],
+            rows,
+        ),
+    ]
+
+
+_STATEFUL_SHARES = ("app_requests", "reads_after_steps", "resets", "search_and_machine")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

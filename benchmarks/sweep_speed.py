@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tables import table
 from examples.sweep_factories import shared_session
 from scenarios.databases import KINDS, PostgresUnavailable
 from scenarios.sweep import SweepRequest, sweep
@@ -81,6 +82,27 @@ def measure_sweep_speed(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def markdown(part: dict[str, Any]) -> list[str]:
+    """This part's section of reports/bench.md (`nox -s bench`): `part` holds the measure's
+    source and result, or its error."""
+    if "result" not in part:
+        return ["## Atomicity sweep", "", str(part.get("error")), ""]
+    rows = [
+        [c["db"], "skipped: " + c["skipped"], "", ""]
+        if "skipped" in c
+        else [c["db"], c["median_runs_per_s"], c["runs_per_sweep"], c["median_whole_s"]]
+        for c in part["result"]["cells"]
+    ]
+    return [
+        "## Atomicity sweep",
+        "",
+        f"From `{part['source']}()`: {part['result']['what']}.",
+        "",
+        *table(["db", "runs/s", "runs a sweep", "whole sweep s"], rows),
+        "",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

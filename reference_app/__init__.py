@@ -1,5 +1,5 @@
-"""The seed's chain (API -> use case -> MessageProcessor -> service -> repository -> mapper),
-small enough to read in one sitting and wirable as the two-session bug or as each fix.
+"""The incident app's chain (API -> use case -> MessageProcessor -> service -> repository ->
+mapper), small enough to read in one sitting and wirable as the two-session bug or as each fix.
 
 It is a FastAPI app served through httpx: those come with the `[reference]` extra, not with the
 harness's core, so without them importing it says, in one line, what to install.

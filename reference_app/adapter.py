@@ -135,7 +135,7 @@ class ReferenceTarget:
                     )
                 else:
                     response = await self._client.post(path, json={"content": request.content})
-        except Exception as error:  # an unhandled app error reaches the client as a 500
+        except Exception as error:  # noqa: BLE001 - an unhandled app error reaches the client as a 500
             return ChatResponse(status=500, detail=f"{type(error).__name__}: {error}")
         finally:
             checkpoint_hook.reset(token)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scenarios import inputs
+from scenarios.case_result import CaseResult
 from scenarios.databases import (
     KINDS,
     PostgresUnavailable,
@@ -27,13 +28,12 @@ from scenarios.databases import (
 )
 from scenarios.inputs import BadInput, OneLineParser, count_flag, exit_bad_input
 from scenarios.matrix import MatrixRun, run_matrix
-from scenarios.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
-from scenarios.report import write_reports
+from scenarios.reporting.matrix import write_reports
+from scenarios.reporting.merge import MergeError, copy_pages, merge_runs, read_run
 from scenarios.routes.cli import add_parser as add_routes_parser
 from scenarios.routes.cli import run_routes
-from scenarios.runner import CaseResult
 from scenarios.scenario import ScenarioError, load_pack
 from scenarios.sweep.cli import add_parser as add_sweep_parser
 from scenarios.sweep.cli import run_sweep
@@ -52,7 +52,7 @@ STATEFUL_WITHOUT_HYPOTHESIS = (
 )
 
 
-def _stateful_search(examples: int, reports: Path) -> StatefulSearch | None:
+def stateful_search(examples: int, reports: Path) -> StatefulSearch | None:
     """The matrix's search case, or None when the [stateful] extra is not installed."""
     try:
         from scenarios.stateful import StatefulSearch
@@ -137,7 +137,7 @@ def _finish(run: MatrixRun) -> int:
     return 0 if ran and not run.unexpected else 1
 
 
-def _progress(quiet: bool) -> object:
+def progress_printer(quiet: bool) -> object:
     def show(result: CaseResult) -> None:
         if result.scenario == STATEFUL and "(flaky: " in result.detail:
             # A finding Hypothesis could not replay is printed even when it was expected.
@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PostgresUnavailable as error:
             _postgres_unavailable(error)
             return 2
-    search = _stateful_search(args.stateful_examples, args.reports) if stateful else None
+    search = stateful_search(args.stateful_examples, args.reports) if stateful else None
     if stateful and search is None:
         print(f"note: {STATEFUL_WITHOUT_HYPOTHESIS}")
     try:
@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wirings=wirings,
                 databases=databases,
                 scenarios=scenarios,
-                progress=_progress(args.quiet),  # type: ignore[arg-type]
+                progress=progress_printer(args.quiet),  # type: ignore[arg-type]
                 stateful=search,
             )
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 EXIT_BAD_INPUT = 2
 
@@ -96,7 +97,7 @@ def check_pg_url(value: str | None) -> URL | None:
     )
     try:
         url = make_url(text)
-    except Exception:
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
         raise BadInput(PG_URL_VARIABLE, text, "not a database URL", accepted) from None
     if url.drivername not in PG_DRIVERS:
         raise BadInput(PG_URL_VARIABLE, text, f"driver {url.drivername!r}", accepted)

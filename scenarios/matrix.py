@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scenarios.adapter import TargetFactory
+from scenarios.case_result import CaseResult, skipped_case
 from scenarios.databases import (
     Database,
     PostgresUnavailable,
@@ -20,7 +21,6 @@ from scenarios.databases import (
 )
 from scenarios.outcomes import Verdict
 from scenarios.recovery import run_wiring
-from scenarios.runner import CaseResult, skipped_case
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:

@@ -67,6 +67,10 @@ CONFLICT_CODES = frozenset(
 )
 
 
+# An outcome and the sentence that shows it (one case may show several).
+Evidence = tuple[Outcome, str]
+
+
 @dataclass(frozen=True)
 class RequestResult:
     spec: RequestSpec
@@ -78,16 +82,21 @@ class RequestResult:
 @dataclass(frozen=True)
 class Observation:
     outcome: Outcome
-    findings: tuple[tuple[Outcome, str], ...]
+    findings: tuple[Evidence, ...]
 
     @property
     def detail(self) -> str:
         return "; ".join(message for _, message in self.findings)
 
 
-def _describe(response: ChatResponse) -> str:
-    code = f" {response.error_code}" if response.error_code else ""
-    return f"HTTP {response.status}{code}"
+def describe(response: ChatResponse) -> str:
+    """A response as a finding names it: `HTTP 422 validation_error naming content`."""
+    text = f"HTTP {response.status}"
+    if response.error_code:
+        text += f" {response.error_code}"
+    if response.invalid_fields:
+        text += f" naming {', '.join(response.invalid_fields)}"
+    return text
 
 
 def classify(
@@ -97,7 +106,7 @@ def classify(
     keys: Mapping[str, str],
 ) -> Observation:
     """One outcome for one case. `keys` maps the scenario's session aliases to runner keys."""
-    findings: list[tuple[Outcome, str]] = []
+    findings: list[Evidence] = []
     findings += _response_findings(results)
     findings += _persistence_findings(scenario, results, state, keys)
     findings += _expected_state_findings(scenario, state, keys)
@@ -109,15 +118,15 @@ def classify(
     return Observation(Outcome.OK, ())
 
 
-def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, str]]:
-    findings: list[tuple[Outcome, str]] = []
+def _response_findings(results: Sequence[RequestResult]) -> list[Evidence]:
+    findings: list[Evidence] = []
     for result in results:
         spec, response = result.spec, result.response
         name, code = spec.name, response.error_code
         if spec.expect is Expect.REJECTED:
             if not 400 <= response.status < 500:
                 findings.append(
-                    (Outcome.ERROR, f"{name}: expected a 4xx, got {_describe(response)}")
+                    (Outcome.ERROR, f"{name}: expected a 4xx, got {describe(response)}")
                 )
             elif spec.rejected_field not in response.invalid_fields:
                 findings.append(
@@ -146,7 +155,7 @@ def _response_findings(results: Sequence[RequestResult]) -> list[tuple[Outcome, 
             findings.append(
                 (
                     Outcome.ERROR,
-                    f"{name}: failed with {_describe(response)} {response.detail}".strip(),
+                    f"{name}: failed with {describe(response)} {response.detail}".strip(),
                 )
             )
     racing = [r for r in results if r.spec.expect is Expect.SUCCESS_OR_CONFLICT]
@@ -182,8 +191,8 @@ def _persistence_findings(
     results: Sequence[RequestResult],
     state: DatabaseState,
     keys: Mapping[str, str],
-) -> list[tuple[Outcome, str]]:
-    findings: list[tuple[Outcome, str]] = []
+) -> list[Evidence]:
+    findings: list[Evidence] = []
     acknowledged = [r for r in results if r.response.ok]
     failed = [r for r in results if not r.response.ok]
     seeded = {keys[seed.session]: seed for seed in scenario.seeds}
@@ -220,7 +229,7 @@ def _persistence_findings(
             findings.append(
                 (
                     Outcome.LOST_WRITE,
-                    f"{name}: acknowledged ({_describe(result.response)}) but "
+                    f"{name}: acknowledged ({describe(result.response)}) but "
                     f"{', '.join(missing)} not in the database"
                     + (
                         f"; {ACKNOWLEDGED_BEFORE_COMMIT}: after its response the app failed "
@@ -237,7 +246,7 @@ def _persistence_findings(
                 findings.append(
                     (
                         Outcome.LOST_WRITE,
-                        f"{name}: read back at once ({_describe(result.read_back)}), "
+                        f"{name}: read back at once ({describe(result.read_back)}), "
                         "the acknowledged message was not there"
                         + (
                             f"; {ACKNOWLEDGED_BEFORE_COMMIT}: the read ran while the app was "
@@ -263,7 +272,7 @@ def _persistence_findings(
             findings.append(
                 (
                     kind,
-                    f"{name}: failed ({_describe(result.response)}) yet "
+                    f"{name}: failed ({describe(result.response)}) yet "
                     f"{', '.join(leftovers)} committed",
                 )
             )
@@ -302,14 +311,14 @@ def _persistence_findings(
 
 def _expected_state_findings(
     scenario: Scenario, state: DatabaseState, keys: Mapping[str, str]
-) -> list[tuple[Outcome, str]]:
+) -> list[Evidence]:
     expect = scenario.expect
     aliases = {key: alias for alias, key in keys.items()}
 
     def named(found: set[str]) -> list[str]:
         return sorted(aliases.get(key, "<unknown>") for key in found)
 
-    findings: list[tuple[Outcome, str]] = []
+    findings: list[Evidence] = []
     if expect.sessions is not None:
         found = named(set(state.sessions))
         if found != sorted(expect.sessions):

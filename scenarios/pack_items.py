@@ -23,6 +23,7 @@ import pytest
 
 from scenarios import inputs
 from scenarios.adapter import Target, TargetFactory
+from scenarios.case_result import CaseResult
 from scenarios.databases import (
     KINDS,
     Database,
@@ -33,8 +34,8 @@ from scenarios.databases import (
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
-from scenarios.report import write_reports
-from scenarios.runner import CaseResult, missing_capabilities, run_case
+from scenarios.reporting.matrix import write_reports
+from scenarios.runner import missing_capabilities, run_case
 from scenarios.scenario import Interleaving, Scenario, ScenarioError, load_pack
 from scenarios.targets import TargetNotFound, load_target
 

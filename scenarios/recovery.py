@@ -25,16 +25,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 
 from scenarios.adapter import Target, TargetFactory
+from scenarios.case_result import CaseResult, judge, skipped_case
 from scenarios.databases import CONNECT_TIMEOUT_S, Database, open_scratch_database
 from scenarios.outcomes import Outcome, Verdict
 from scenarios.redaction import redact
-from scenarios.runner import (
-    CaseResult,
-    judge,
-    missing_capabilities,
-    run_case_safely,
-    skipped_case,
-)
+from scenarios.runner import missing_capabilities, run_case_safely
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -180,7 +175,7 @@ async def run_wiring(
         broken: str | None = None  # why the target could not be (re)opened
         try:
             target = await opened.enter_async_context(factory.open(wiring, database))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the factory's hook failed: reported, the cases skip
             broken = _hook_failed("open()", error)
         for scenario in scenarios:
             reason = None if target is None else missing_capabilities(target, scenario)
@@ -216,7 +211,7 @@ async def run_wiring(
                 closing: str | None = None
                 try:
                     await opened.aclose()
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - the factory's hook failed: reported with the rest
                     closing = _hook_failed("exit from open()", error)
                 try:
                     await janitor.reclaim()
@@ -226,7 +221,7 @@ async def run_wiring(
                     database = await scratch.enter_async_context(
                         open_scratch_database(database.kind)
                     )
-                except Exception as error:  # the server went away: no case can run now
+                except Exception as error:  # noqa: BLE001 - the server went away: no case can run now
                     reason = str(error).splitlines()[0] if str(error) else ""
                     broken = redact(
                         f"no fresh scratch database to reopen on ({type(error).__name__}: {reason})"
@@ -236,7 +231,7 @@ async def run_wiring(
                 opened = AsyncExitStack()
                 try:
                     target = await opened.enter_async_context(factory.open(wiring, database))
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - the factory's hook failed: reported, the cases skip
                     broken = "; ".join(filter(None, [closing, _hook_failed("open()", error)]))
 
 

@@ -262,11 +262,11 @@ def slow_tests_deselected(config: pytest.Config) -> bool:
     expression = str(config.getoption("markexpr", "") or "")
     if not expression:
         return False
-    from _pytest.mark.expression import Expression
+    from _pytest.mark.expression import Expression  # noqa: PLC2701 - no public parser of -m
 
     try:
         compiled = Expression.compile(expression)
-    except Exception:  # pytest itself reports a bad expression, after configure
+    except Exception:  # noqa: BLE001 - pytest itself reports a bad expression, after configure
         return False
 
     def a_postgres_test(name: str, /, **_: str | int | bool | None) -> bool:

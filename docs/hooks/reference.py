@@ -199,8 +199,8 @@ def lint_keys() -> str:
 
 def report_cell_fields() -> list[str]:
     """The keys of one cell of `matrix.json`, from a real `CaseResult`."""
+    from scenarios.case_result import CaseResult
     from scenarios.outcomes import Verdict
-    from scenarios.runner import CaseResult
 
     cell = CaseResult("s", "i", "w", "sqlite", "ok", "ok", Verdict.AS_EXPECTED, "", 0.0)
     return list(cell.as_dict())
@@ -295,7 +295,7 @@ def guard_findings() -> set[str]:
 
 
 def sweep_outcomes() -> set[str]:
-    return _enum("scenarios.sweep.verdicts", "Outcome")
+    return _enum("scenarios.sweep.verdicts", "SweepVerdict")
 
 
 def variables() -> set[str]:

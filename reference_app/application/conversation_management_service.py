@@ -1,5 +1,5 @@
-"""ConversationManagementService: the seed's service, which reaches the database only through
-the repository it is given (and so through whichever session that repository holds)."""
+"""ConversationManagementService: the incident app's service, which reaches the database only
+through the repository it is given (and so through whichever session that repository holds)."""
 
 from __future__ import annotations
 

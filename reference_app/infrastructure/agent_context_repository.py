@@ -1,4 +1,4 @@
-"""Agent contexts: the row whose FK to `sessions` exposed the seed's bug."""
+"""Agent contexts: the row whose FK to `sessions` exposed the incident app's bug."""
 
 from __future__ import annotations
 

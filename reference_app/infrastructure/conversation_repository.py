@@ -1,7 +1,8 @@
-"""ConversationRepositoryImpl: the seed's repository, which uses whatever session it was built on.
+"""ConversationRepositoryImpl: the incident app's repository, which uses whatever session it was
+built on.
 
-`commit=True` is the seed's fix 2 (commit inside save); every other wiring leaves the commit to
-the caller.
+`commit=True` is the incident app's fix 2 (commit inside save); every other wiring leaves the
+commit to the caller.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session (the seed's Session A)."""
+    """The request's session (the incident app's Session A)."""
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
     async with session_maker() as db:
         log.info("Request session opened [%s]", session_label(db))

@@ -1,4 +1,4 @@
-"""The mapper between domain objects and ORM models (the seed's `to_model`)."""
+"""The mapper between domain objects and ORM models (the incident app's `to_model`)."""
 
 from __future__ import annotations
 

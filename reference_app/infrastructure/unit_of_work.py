@@ -1,5 +1,5 @@
-"""The seed's fix 3: a UnitOfWork owns the session, builds the repositories on it, and is the
-only thing that commits or rolls back."""
+"""The incident app's fix 3: a UnitOfWork owns the session, builds the repositories on it, and
+is the only thing that commits or rolls back."""
 
 from __future__ import annotations
 

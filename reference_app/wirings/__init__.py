@@ -6,12 +6,13 @@ from reference_app.wirings.commit_before_response import CommitBeforeResponseMod
 from reference_app.wirings.commit_in_dependency import CommitInDependencyModule
 from reference_app.wirings.commit_in_save import CommitInSaveModule
 from reference_app.wirings.session_module import SessionDependency, SessionModule
+from reference_app.wirings.shared_session import SharedSessionModule
 from reference_app.wirings.two_sessions import TwoSessionsModule
 from reference_app.wirings.unit_of_work import UnitOfWorkModule
 
 WIRINGS: dict[str, type[SessionModule]] = {
     "two_sessions": TwoSessionsModule,
-    "shared_session": SessionModule,
+    "shared_session": SharedSessionModule,
     "commit_in_save": CommitInSaveModule,
     "unit_of_work": UnitOfWorkModule,
     "commit_in_dependency": CommitInDependencyModule,

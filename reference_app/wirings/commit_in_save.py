@@ -1,4 +1,4 @@
-"""The seed's fix 2: the request's session, and `repository.save(commit=True)`.
+"""The incident app's fix 2: the request's session, and `repository.save(commit=True)`.
 
 It persists, but every save is its own commit: a failure later in the request leaves the
 earlier rows committed (a partial commit).

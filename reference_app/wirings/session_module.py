@@ -1,7 +1,9 @@
-"""SessionModule: the composition root, modelled on the seed's `app/core/di/session_module.py`.
+"""SessionModule: the composition root, modelled on the incident app's
+`app/core/di/session_module.py`.
 
-As written here it is the seed's fix 1, `shared_session`: every service gets the request's `db`.
-The other wirings subclass it and override one provider each, so a diff shows the difference.
+As written here every service gets the request's `db` (the `shared_session` wiring, which
+adds nothing to it); the other wirings subclass it and override one provider each, so a diff
+shows the difference.
 `request_session` says which `get_db` the routes depend on, and in which FastAPI scope.
 """
 

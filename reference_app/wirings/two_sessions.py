@@ -1,4 +1,4 @@
-"""The bug, as the seed found it: the conversation service's repository gets a session of its
+"""The bug, as the incident app had it: the conversation service's repository gets a session of its
 own from the session maker, while MessageProcessor commits the request's session."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The seed's fix 3: a UnitOfWork owns the request's session, builds both repositories on it,
-and is what MessageProcessor commits."""
+"""The incident app's fix 3: a UnitOfWork owns the request's session, builds both repositories
+on it, and is what MessageProcessor commits."""
 
 from __future__ import annotations
 

@@ -13,11 +13,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getattr__
-    from scenarios.guard.findings import Finding, Kind, summarise, summarise_unit
+    from scenarios.guard.findings import GuardFinding, Kind, summarise, summarise_unit
     from scenarios.guard.middleware import SessionGuardMiddleware, SessionGuardWSGIMiddleware
     from scenarios.guard.observers import UnitObserver
     from scenarios.guard.runtime import (
-        Mode,
+        GuardMode,
         SessionGuard,
         SessionGuardError,
         install,
@@ -28,14 +28,14 @@ if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getatt
 # Where each public name lives. The package imports none of them when it loads, so importing
 # `scenarios.guard.pytest_plugin` (registered in every pytest run) does not import SQLAlchemy.
 _HOMES = {
-    "Finding": "findings",
+    "GuardFinding": "findings",
     "Kind": "findings",
     "summarise": "findings",
     "summarise_unit": "findings",
     "SessionGuardMiddleware": "middleware",
     "SessionGuardWSGIMiddleware": "middleware",
     "UnitObserver": "observers",
-    "Mode": "runtime",
+    "GuardMode": "runtime",
     "SessionGuard": "runtime",
     "SessionGuardError": "runtime",
     "install": "runtime",
@@ -44,9 +44,9 @@ _HOMES = {
 }
 
 __all__ = [
-    "Finding",
+    "GuardFinding",
+    "GuardMode",
     "Kind",
-    "Mode",
     "SessionGuard",
     "SessionGuardError",
     "SessionGuardMiddleware",

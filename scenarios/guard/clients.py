@@ -101,7 +101,8 @@ def _patch_module(name: str, module: Any) -> list[Undo]:
             _patch_init(module.WSGITransport, _wrap_wsgi),
         ]
     if name == "starlette.testclient":
-        return [_patch_init(module._TestClientTransport, _wrap_asgi)]
+        # Starlette's TestClient sends through this class and has no public hook for it.
+        return [_patch_init(module._TestClientTransport, _wrap_asgi)]  # noqa: SLF001
     return [_patch_werkzeug(module)]  # werkzeug.test
 
 

@@ -21,7 +21,7 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Finding:
+class GuardFinding:
     """One problem in one unit. `site` is `path:line` where the session (or connection) in
     question was opened; `rows` maps table name to row count for lost writes."""
 
@@ -59,7 +59,7 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardFinding:
         return cls(
             kind=Kind(data["kind"]),
             unit=str(data["unit"]),
@@ -87,7 +87,7 @@ def _rows_text(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
 
 
-def summarise_unit(findings: Sequence[Finding], noun: str = "request") -> str:
+def summarise_unit(findings: Sequence[GuardFinding], noun: str = "request") -> str:
     """One line for one unit, e.g. `2 sessions in one request; the second opened at
     app/wiring.py:22; 2 rows flushed and never committed`."""
     parts: list[str] = []
@@ -125,10 +125,10 @@ def summarise_unit(findings: Sequence[Finding], noun: str = "request") -> str:
     return "; ".join(parts)
 
 
-def summarise(findings: Iterable[Finding], noun: str = "request") -> str:
+def summarise(findings: Iterable[GuardFinding], noun: str = "request") -> str:
     """One line for several units (a case's requests): units with the same line are named
     together, e.g. `a, b: 2 sessions in one request; ...`; one unit's line stands alone."""
-    by_unit: dict[str, list[Finding]] = {}
+    by_unit: dict[str, list[GuardFinding]] = {}
     for finding in findings:
         by_unit.setdefault(finding.unit, []).append(finding)
     if not by_unit:

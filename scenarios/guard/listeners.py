@@ -1,6 +1,10 @@
 """What the session guard observes: SQLAlchemy's Session, Engine and Pool events, and the two
 moments SQLAlchemy has no event for (a session created, a session closing), each routed to the
 units active in the current context. One set of listeners for every unit, installed once.
+
+The arrow points one way, as nplusone's signals do: the listeners tell a unit what happened
+through `UnitEvents`, its public protocol, and never read or write the unit's state; the
+runtime keeps that state and knows the listeners only by `watch`, `unwatch` and `release`.
 """
 
 from __future__ import annotations
@@ -8,8 +12,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import Counter
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -25,17 +30,95 @@ if TYPE_CHECKING:
     from sqlalchemy.orm.unitofwork import UOWTransaction
     from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-    from scenarios.guard.runtime import SessionGuard
+
+class UnitEvents(Protocol):
+    """What a unit is told, one method per event, in the context of the code that caused it.
+    The listeners call only these; what the unit keeps of them is its own business."""
+
+    @property
+    def observing(self) -> bool:
+        """Whether the unit wants every statement and database error (`statement_sending`,
+        `statement_failed`), not only what writes."""
+
+    def session_created(self, session: Session, site: tuple[str, int] | None) -> None:
+        """A session was created, at `site` (the app's frame)."""
+
+    def session_began(self, session: Session, connection: Connection) -> None:
+        """The session began a transaction on `connection`."""
+
+    def session_flushed(self, session: Session, rows: Counter[str]) -> None:
+        """The session flushed these rows (per table)."""
+
+    def session_committed(self, session: Session) -> None:
+        """The session committed."""
+
+    def session_rolled_back(self, session: Session) -> None:
+        """The session rolled back."""
+
+    def session_transaction_ended(self, session: Session) -> None:
+        """The session's outermost transaction ended."""
+
+    def session_closing(self, session: Session, unflushed: Counter[str]) -> None:
+        """The session is closing with these rows never flushed (called only when some are)."""
+
+    def statement_sending(self, session: Session | None, sql: str, rows: int | None) -> None:
+        """A statement is about to be sent (only to an observing unit); `session` is None for
+        a connection used directly; `rows` the parameter sets of an executemany."""
+
+    def statement_failed(self, session: Session | None, error: BaseException) -> None:
+        """The database raised `error` (only to an observing unit)."""
+
+    def statement_written(
+        self, connection: Connection, session: Session | None, table: str, rows: int
+    ) -> None:
+        """A statement wrote `rows` rows of `table`, outside a flush (a flush's rows come
+        with `session_flushed`); `session` is None for a connection used directly."""
+
+    def connection_committed(self, connection: Connection) -> None:
+        """A connection used directly (no session) committed."""
+
+    def connection_rolled_back(self, connection: Connection) -> None:
+        """A connection used directly (no session) rolled back."""
+
+    def connection_checked_out(
+        self, entry: ConnectionPoolEntry, site: tuple[str, int] | None
+    ) -> None:
+        """The unit took a pooled connection, at `site`."""
+
+    def connection_checked_in(self, entry: ConnectionPoolEntry) -> None:
+        """A connection the unit took came back to the pool (maybe from another context)."""
+
 
 # The units watching the current context (a request's task, a test), innermost last.
-current_units: ContextVar[tuple[SessionGuard, ...]] = ContextVar(
+_current_units: ContextVar[tuple[UnitEvents, ...]] = ContextVar(
     "scenarios_session_guard", default=()
 )
-holders_lock = threading.Lock()
+_holders_lock = threading.Lock()
 # Which units hold a pooled connection (a connection may come back from another context).
-holders: dict[ConnectionPoolEntry, list[SessionGuard]] = {}
+_holders: dict[ConnectionPoolEntry, list[UnitEvents]] = {}
 # Which session a connection is working for (set when the session begins on it).
-session_of: weakref.WeakKeyDictionary[Connection, Session] = weakref.WeakKeyDictionary()
+_session_of: weakref.WeakKeyDictionary[Connection, Session] = weakref.WeakKeyDictionary()
+
+
+def watch(unit: UnitEvents) -> Token[tuple[UnitEvents, ...]]:
+    """Route the current context's events to `unit` too (innermost last), until `unwatch`."""
+    return _current_units.set((*_current_units.get(), unit))
+
+
+def unwatch(token: Token[tuple[UnitEvents, ...]]) -> None:
+    """Stop routing the current context's events to the unit `watch` gave `token` for."""
+    _current_units.reset(token)
+
+
+def release(unit: UnitEvents, entries: Sequence[ConnectionPoolEntry]) -> None:
+    """`unit` no longer follows these pooled connections: their check-in is not its news."""
+    with _holders_lock:
+        for entry in entries:
+            owners = _holders.get(entry)
+            if owners is not None and unit in owners:
+                owners.remove(unit)
+                if not owners:
+                    del _holders[entry]
 
 
 def _table_of(instance: object) -> str:
@@ -57,33 +140,33 @@ def unflushed_rows(session: Session) -> Counter[str]:
 
 
 def _after_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
-    session_of[conn] = session
-    for guard in current_units.get():
-        guard._began(session, conn)
+    _session_of[conn] = session
+    for guard in _current_units.get():
+        guard.session_began(session, conn)
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
-    guards = current_units.get()
+    guards = _current_units.get()
     if guards:
         rows = unflushed_rows(session)  # still listed as new/dirty/deleted in after_flush
         for guard in guards:
-            guard._flushed(session, rows)
+            guard.session_flushed(session, rows)
 
 
 def _after_commit(session: Session) -> None:
-    for guard in current_units.get():
-        guard._session_committed(session)
+    for guard in _current_units.get():
+        guard.session_committed(session)
 
 
 def _after_rollback(session: Session) -> None:
-    for guard in current_units.get():
-        guard._session_rolled_back(session)
+    for guard in _current_units.get():
+        guard.session_rolled_back(session)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
-        for guard in current_units.get():
-            guard._transaction_ended(session)
+        for guard in _current_units.get():
+            guard.session_transaction_ended(session)
 
 
 def _after_cursor_execute(
@@ -94,13 +177,18 @@ def _after_cursor_execute(
     context: Any,
     executemany: bool,
 ) -> None:
-    guards = current_units.get()
+    guards = _current_units.get()
     if guards:
         table = written_table(statement, context)
         if table is not None:
+            session = _session_of.get(conn)
+            # A flush's rows are counted by after_flush, object by object (SQLAlchemy has no
+            # public flag for a flush under way).
+            if session is not None and session._flushing:  # noqa: SLF001
+                return
             rows = rows_written(cursor, parameters, executemany)
             for guard in guards:
-                guard._statement(conn, table, rows)
+                guard.statement_written(conn, session, table, rows)
 
 
 def _before_cursor_execute(
@@ -111,50 +199,54 @@ def _before_cursor_execute(
     _context: Any,
     executemany: bool,
 ) -> None:
-    observing = [guard for guard in current_units.get() if guard.observers]
+    observing = [guard for guard in _current_units.get() if guard.observing]
     if observing:
         rows = len(parameters) if executemany and isinstance(parameters, list | tuple) else None
+        session = _session_of.get(conn)
         for guard in observing:
-            guard._sending(conn, statement, rows)
+            guard.statement_sending(session, statement, rows)
 
 
 def _handle_error(context: ExceptionContext) -> None:
-    for guard in current_units.get():
-        if guard.observers:
-            guard._failed(context.connection, context.original_exception)
+    observing = [guard for guard in _current_units.get() if guard.observing]
+    if observing:
+        conn = context.connection
+        session = _session_of.get(conn) if conn is not None else None
+        for guard in observing:
+            guard.statement_failed(session, context.original_exception)
 
 
 def _on_connection_commit(conn: Connection) -> None:
-    if conn not in session_of:
-        for guard in current_units.get():
-            guard._committed(guard._connections.get(conn))
+    if conn not in _session_of:
+        for guard in _current_units.get():
+            guard.connection_committed(conn)
 
 
 def _on_connection_rollback(conn: Connection) -> None:
-    if conn not in session_of:
-        for guard in current_units.get():
-            guard._rolled_back(guard._connections.get(conn))
+    if conn not in _session_of:
+        for guard in _current_units.get():
+            guard.connection_rolled_back(conn)
 
 
 def _on_checkout(_dbapi: Any, entry: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
-    guards = current_units.get()
+    guards = _current_units.get()
     if guards:
         site = caller_site()
-        with holders_lock:
-            holders.setdefault(entry, []).extend(guards)
+        with _holders_lock:
+            _holders.setdefault(entry, []).extend(guards)
         for guard in guards:
-            guard._checked_out(entry, site)
+            guard.connection_checked_out(entry, site)
 
 
 def _on_checkin(_dbapi: Any, entry: ConnectionPoolEntry) -> None:
     # A connection may come back from another context (a finaliser, another task), so the
     # owners are looked up by connection, not by context.
-    if not holders:
+    if not _holders:
         return
-    with holders_lock:
-        owners = holders.pop(entry, ())
+    with _holders_lock:
+        owners = _holders.pop(entry, ())
     for guard in owners:
-        guard._checked_in(entry)
+        guard.connection_checked_in(entry)
 
 
 _SESSION_LISTENERS: tuple[tuple[str, Any], ...] = (
@@ -182,20 +274,20 @@ _original_close: Any = None
 
 def _guarded_init(self: Session, *args: Any, **kwargs: Any) -> None:
     _original_init(self, *args, **kwargs)
-    guards = current_units.get()
+    guards = _current_units.get()
     if guards:
         site = caller_site(skip_init_of=self)
         for guard in guards:
-            guard._created(self, site)
+            guard.session_created(self, site)
 
 
 def _guarded_close(self: Session) -> None:
-    guards = current_units.get()
+    guards = _current_units.get()
     if guards:
         unflushed = unflushed_rows(self)
         if unflushed:
             for guard in guards:
-                guard._closing(self, unflushed)
+                guard.session_closing(self, unflushed)
     _original_close(self)
 
 

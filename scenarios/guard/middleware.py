@@ -15,11 +15,11 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
-from scenarios.guard.findings import Finding
+from scenarios.guard.findings import GuardFinding
 from scenarios.guard.runtime import SessionGuard
 from scenarios.guard.sites import route_of
 
-Sink = Callable[[Sequence[Finding]], None]
+Sink = Callable[[Sequence[GuardFinding]], None]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -31,7 +31,7 @@ logger = logging.getLogger("scenarios.guard")
 _sinks: list[Sink] = []
 
 
-def log_findings(findings: Sequence[Finding]) -> None:
+def log_findings(findings: Sequence[GuardFinding]) -> None:
     """The default sink: one log line per finding (a warning) or note (info)."""
     for finding in findings:
         level = logging.INFO if finding.note else logging.WARNING
@@ -47,7 +47,7 @@ def pop_sink(sink: Sink) -> None:
     _sinks.remove(sink)
 
 
-def deliver(findings: Sequence[Finding]) -> None:
+def deliver(findings: Sequence[GuardFinding]) -> None:
     """Hand one unit's findings (an empty tuple too: a request was watched) to the sink."""
     if _sinks:
         _sinks[-1](findings)
@@ -125,7 +125,7 @@ class SessionGuardWSGIMiddleware:
             return None
         try:
             rule, _ = self._url_map.bind_to_environ(environ).match(return_rule=True)
-        except Exception:  # a 404 or 405: no route to name
+        except Exception:  # noqa: BLE001 - a 404 or 405 (or any failure to name it): no route
             return None
         return f"{environ.get('REQUEST_METHOD', '')} {rule.rule}"
 

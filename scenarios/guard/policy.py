@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenarios.guard.findings import Finding, Kind
+from scenarios.guard.findings import GuardFinding, Kind
 
 # The rules that mean lost or partial data: a write acknowledged and not kept, rows thrown
 # away, two sessions where one did not commit, a commit after the answer, one request split
@@ -60,7 +60,7 @@ class Allowance:
     site: tuple[str, int] | None = None
     route: str | None = None
 
-    def matches(self, finding: Finding) -> bool:
+    def matches(self, finding: GuardFinding) -> bool:
         if self.rule is not None and finding.kind is not self.rule:
             return False
         if self.route is not None and finding.route != self.route:
@@ -133,14 +133,14 @@ class Policy:
     _used: set[Allowance] = field(default_factory=set)
     _markers: dict[Path, list[Allowance]] = field(default_factory=dict)
 
-    def allowed_by(self, finding: Finding) -> Allowance | None:
+    def allowed_by(self, finding: GuardFinding) -> Allowance | None:
         for allowance in (*self.allowances, *self._markers_for(finding)):
             if allowance.matches(finding):
                 self._used.add(allowance)
                 return allowance
         return None
 
-    def fails(self, finding: Finding) -> bool:
+    def fails(self, finding: GuardFinding) -> bool:
         return not finding.note and finding.kind in self.strict
 
     def unused(self) -> list[Allowance]:
@@ -148,7 +148,7 @@ class Policy:
         markers = [m for found in self._markers.values() for m in found]
         return [a for a in (*self.allowances, *markers) if a not in self._used]
 
-    def _markers_for(self, finding: Finding) -> Iterable[Allowance]:
+    def _markers_for(self, finding: GuardFinding) -> Iterable[Allowance]:
         if not self.read_markers or finding.site is None:
             return ()
         match = _SITE.match(finding.site)

@@ -226,14 +226,14 @@ def session_guard(request: pytest.FixtureRequest) -> Iterator[SessionGuard]:
     an inline marker has not acknowledged; `@pytest.mark.session_guard(mode="collect")` only
     collects `findings`."""
     from scenarios.guard.policy import PolicyError, parse_rules
-    from scenarios.guard.runtime import Mode, SessionGuard, SessionGuardError
+    from scenarios.guard.runtime import GuardMode, SessionGuard, SessionGuardError
 
     marker = request.node.get_closest_marker("session_guard")
     options = dict(marker.kwargs) if marker is not None else {}
     unknown = sorted(set(options) - {"mode", "report_rollbacks", "rules"})
     if unknown:
         raise pytest.UsageError(f"session_guard marker: unknown option(s) {unknown}")
-    mode = Mode(options.get("mode", "raise"))
+    mode = GuardMode(options.get("mode", "raise"))
     try:
         policy = _policy(request.config, "")
         if "rules" in options:
@@ -245,12 +245,12 @@ def session_guard(request: pytest.FixtureRequest) -> Iterator[SessionGuard]:
     except PolicyError as error:
         raise pytest.UsageError(f"session guard: {error}") from None
     with SessionGuard(
-        Mode.COLLECT,
+        GuardMode.COLLECT,
         label=request.node.nodeid,
         noun="test",
         report_rollbacks=bool(options.get("report_rollbacks", False)),
     ) as unit:
         yield unit
     failing = tuple(f for f in unit.findings if policy.fails(f) and policy.allowed_by(f) is None)
-    if mode is Mode.RAISE and failing:
+    if mode is GuardMode.RAISE and failing:
         raise SessionGuardError(unit.label, failing, unit.noun)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.guard.findings import Finding, Kind, ordinal_word
+from scenarios.guard.findings import GuardFinding, Kind, ordinal_word
 from scenarios.guard.sites import format_site
 
 REQUEST_LANE = "request"
@@ -92,8 +92,8 @@ def _via(facts: UnitFacts, record: Writer) -> str | None:
 
 def judge(
     facts: UnitFacts, records: Sequence[Writer], *, include_unit_wide: bool = True
-) -> tuple[Finding, ...]:
-    findings: list[Finding] = []
+) -> tuple[GuardFinding, ...]:
+    findings: list[GuardFinding] = []
     lanes: dict[str | None, list[Writer]] = {}
     for record in records:
         lanes.setdefault(record.lane, []).append(record)
@@ -117,7 +117,7 @@ def judge(
             else ""
         )
         findings.append(
-            Finding(
+            GuardFinding(
                 kind=Kind.LEAKED_CONNECTION,
                 unit=facts.label,
                 message=(
@@ -142,9 +142,11 @@ def _unsettled(facts: UnitFacts, record: Writer) -> bool:
     return any(d.record is record for d in facts.discards)
 
 
-def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -> list[Finding]:
+def _extra_sessions(
+    facts: UnitFacts, lane: str | None, members: list[Writer]
+) -> list[GuardFinding]:
     """A second session is the request's problem only when it costs data: two sessions wrote
-    and one of them did not commit by the response (`extra_session`, the seed's bug), a lone
+    and one of them did not commit by the response (`extra_session`, the incident app's bug), a lone
     writer after other sessions that did not commit by then (`extra_session`), or two
     sessions wrote and each committed (`split_commit`: one request, two transactions, a
     partial commit waiting for a failure between them). A session that only read is a note;
@@ -154,7 +156,7 @@ def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -
     working = sorted(
         (r for r in members if r.began and id(r) in sessions), key=lambda r: r.sequence
     )
-    found: list[Finding] = []
+    found: list[GuardFinding] = []
     if len(working) < 2:
         return found
     writers = [r for r in working if r.wrote]
@@ -173,8 +175,8 @@ def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -
             sessions: int = len(working),
             record: Writer = record,
             ordinal: int = ordinal,
-        ) -> Finding:
-            return Finding(
+        ) -> GuardFinding:
+            return GuardFinding(
                 kind=kind,
                 unit=_unit_label(facts, lane),
                 message=message,
@@ -243,7 +245,7 @@ def _extra_sessions(facts: UnitFacts, lane: str | None, members: list[Writer]) -
     return found
 
 
-def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
+def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[GuardFinding]:
     if facts.peak < 2:
         return []
     site = format_site(facts.peak_site)
@@ -260,7 +262,7 @@ def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Find
     )
     extra_wrote = bare_wrote or len(writers) >= 2 or lone_unsettled
     return [
-        Finding(
+        GuardFinding(
             kind=Kind.EXTRA_CONNECTION,
             unit=facts.label,
             message=(
@@ -277,12 +279,12 @@ def _extra_connections(facts: UnitFacts, records: Sequence[Writer]) -> list[Find
     ]
 
 
-def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
+def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[GuardFinding]:
     acknowledged = facts.status is not None and 200 <= facts.status < 400
     ids = set(map(id, records))
     discards = [d for d in facts.discards if id(d.record) in ids]
     discards += [Discard(r, Counter(r.pending), "left open") for r in records if r.pending]
-    found: list[Finding] = []
+    found: list[GuardFinding] = []
     for discard in discards:
         record = discard.record
         in_request = record.lane in (None, REQUEST_LANE)
@@ -306,7 +308,7 @@ def _lost_writes(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
 _DECIDED = frozenset({"rolled back", "discarded unflushed"})
 
 
-def _lost(facts: UnitFacts, discard: Discard) -> Finding:
+def _lost(facts: UnitFacts, discard: Discard) -> GuardFinding:
     site = format_site(discard.record.site)
     n = sum(discard.rows.values())
     ending = {
@@ -314,7 +316,7 @@ def _lost(facts: UnitFacts, discard: Discard) -> Finding:
         "rolled back": "was rolled back",
         "left open": f"had not committed them by the end of the {facts.noun}",
     }[discard.how]
-    return Finding(
+    return GuardFinding(
         kind=Kind.LOST_WRITE,
         unit=_unit_label(facts, discard.record.lane),
         message=(
@@ -330,7 +332,7 @@ def _lost(facts: UnitFacts, discard: Discard) -> Finding:
     )
 
 
-def _acknowledged(facts: UnitFacts, discard: Discard) -> Finding:
+def _acknowledged(facts: UnitFacts, discard: Discard) -> GuardFinding:
     record = discard.record
     n = sum(discard.rows.values())
     ending = {
@@ -340,7 +342,7 @@ def _acknowledged(facts: UnitFacts, discard: Discard) -> Finding:
         "discarded unflushed": "were added but never flushed: the session was closed",
     }[discard.how]
     early = " (the response had started before any commit)" if record.at_response else ""
-    return Finding(
+    return GuardFinding(
         kind=Kind.ACKNOWLEDGED_NOT_SAVED,
         unit=_unit_label(facts, record.lane),
         message=(
@@ -356,8 +358,8 @@ def _acknowledged(facts: UnitFacts, discard: Discard) -> Finding:
     )
 
 
-def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Finding]:
-    found: list[Finding] = []
+def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[GuardFinding]:
+    found: list[GuardFinding] = []
     for record in records:
         if not (record.committed_after_response and record.at_response):
             continue
@@ -365,7 +367,7 @@ def _early_responses(facts: UnitFacts, records: Sequence[Writer]) -> list[Findin
             continue
         n = sum(record.at_response.values())
         found.append(
-            Finding(
+            GuardFinding(
                 kind=Kind.RESPONSE_BEFORE_COMMIT,
                 unit=_unit_label(facts, record.lane),
                 message=(

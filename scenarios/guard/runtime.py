@@ -27,16 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from scenarios.guard.findings import Finding, summarise_unit
+from scenarios.guard.findings import GuardFinding, summarise_unit
 from scenarios.guard.listeners import (
-    current_units,
-    holders,
-    holders_lock,
     install,
     installed,
-    session_of,
+    release,
     unflushed_rows,
     uninstall,
+    unwatch,
+    watch,
 )
 from scenarios.guard.observers import UnitObserver
 from scenarios.guard.rules import (
@@ -54,8 +53,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.pool import ConnectionPoolEntry
 
+    from scenarios.guard.listeners import UnitEvents
 
-class Mode(StrEnum):
+
+class GuardMode(StrEnum):
     RAISE = "raise"  # raise SessionGuardError at the end of the unit when anything was found
     COLLECT = "collect"  # keep the findings on the guard for a report
 
@@ -63,7 +64,7 @@ class Mode(StrEnum):
 class SessionGuardError(AssertionError):
     """The unit had findings; an AssertionError so a test that trips it fails, not errors."""
 
-    def __init__(self, label: str, findings: tuple[Finding, ...], noun: str = "unit") -> None:
+    def __init__(self, label: str, findings: tuple[GuardFinding, ...], noun: str = "unit") -> None:
         self.findings = findings
         lines = [f"session guard ({label}): {summarise_unit(findings, noun)}"]
         lines += [f"  - {finding.message}" for finding in findings]
@@ -97,15 +98,15 @@ class SessionGuard:
 
     def __init__(
         self,
-        mode: Mode | str = Mode.RAISE,
+        mode: GuardMode | str = GuardMode.RAISE,
         *,
         label: str = "unit",
         noun: str = "unit",
         report_rollbacks: bool = False,
-        on_late: Callable[[Sequence[Finding]], None] | None = None,
+        on_late: Callable[[Sequence[GuardFinding]], None] | None = None,
         observers: Sequence[UnitObserver] = (),
     ) -> None:
-        self.mode = Mode(mode)
+        self.mode = GuardMode(mode)
         self.label = label
         self.noun = noun
         self.route: str | None = None  # the route template, when a middleware knows it
@@ -131,8 +132,8 @@ class SessionGuard:
         self.outer_scope: str | None = None
         self.scoped_sessions: tuple[Session, ...] = ()
         self._peak_site: tuple[str, int] | None = None
-        self._token: Token[tuple[SessionGuard, ...]] | None = None
-        self._findings: tuple[Finding, ...] | None = None
+        self._token: Token[tuple[UnitEvents, ...]] | None = None
+        self._findings: tuple[GuardFinding, ...] | None = None
         self._late: dict[asyncio.Task[Any], list[Writer]] = {}
         self._lock = threading.Lock()
 
@@ -143,7 +144,7 @@ class SessionGuard:
             raise RuntimeError("a SessionGuard watches one unit; create a new one for the next")
         install()
         self._task = _current_task()
-        self._token = current_units.set((*current_units.get(), self))
+        self._token = watch(self)
         return self
 
     def __exit__(
@@ -153,9 +154,9 @@ class SessionGuard:
         tb: TracebackType | None,
     ) -> None:
         assert self._token is not None, "__exit__ without __enter__"
-        current_units.reset(self._token)
+        unwatch(self._token)
         found = self._finish()
-        if self.mode is Mode.RAISE and found:
+        if self.mode is GuardMode.RAISE and found:
             error = SessionGuardError(self.label, found, self.noun)
             if exc is not None:
                 exc.add_note(str(error))
@@ -174,19 +175,19 @@ class SessionGuard:
         self.__exit__(exc_type, exc, tb)
 
     @property
-    def all_findings(self) -> tuple[Finding, ...]:
+    def all_findings(self) -> tuple[GuardFinding, ...]:
         """Findings and notes; complete once the unit has ended."""
         if self._findings is None:
             return self._build(list(self._sessions.values()) + list(self._connections.values()))
         return self._findings
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> tuple[GuardFinding, ...]:
         """What the unit showed that is a problem (notes excluded)."""
         return tuple(f for f in self.all_findings if not f.note)
 
     @property
-    def notes(self) -> tuple[Finding, ...]:
+    def notes(self) -> tuple[GuardFinding, ...]:
         """What is worth knowing and never a failure (a read-only second session)."""
         return tuple(f for f in self.all_findings if f.note)
 
@@ -219,9 +220,13 @@ class SessionGuard:
             if unsaved:
                 record.at_response = unsaved
 
-    # -- events, routed here by the context variable ----------------------------------------
+    # -- events: the listeners' `UnitEvents` protocol, routed here by the context variable ---
 
-    def _created(self, session: Session, site: tuple[str, int] | None) -> None:
+    @property
+    def observing(self) -> bool:
+        return bool(self.observers)
+
+    def session_created(self, session: Session, site: tuple[str, int] | None) -> None:
         if session in self._sessions:
             return
         task = _current_task()
@@ -258,7 +263,7 @@ class SessionGuard:
             )
         return record
 
-    def _began(self, session: Session, connection: Connection | None = None) -> None:
+    def session_began(self, session: Session, connection: Connection | None = None) -> None:
         record = self._record(session)
         record.began = True
         if connection is not None:
@@ -275,28 +280,25 @@ class SessionGuard:
             record.wrote = True
             record.pending.update(rows)
 
-    def _flushed(self, session: Session, rows: Counter[str]) -> None:
+    def session_flushed(self, session: Session, rows: Counter[str]) -> None:
         self._wrote(self._record(session), rows)
         for observer in self.observers:
             observer.flushed(session, rows)
 
-    def _sending(self, connection: Connection, sql: str, rows: int | None) -> None:
+    def statement_sending(self, session: Session | None, sql: str, rows: int | None) -> None:
         """Every statement, before it is sent: for the observers only (writes are counted
-        from `_statement`, once they ran)."""
-        session = session_of.get(connection)
+        from `statement_written`, once they ran)."""
         for observer in self.observers:
             observer.statement(session, sql, rows)
 
-    def _failed(self, connection: Connection | None, error: BaseException) -> None:
-        session = session_of.get(connection) if connection is not None else None
+    def statement_failed(self, session: Session | None, error: BaseException) -> None:
         for observer in self.observers:
             observer.error(session, error)
 
-    def _statement(self, connection: Connection, table: str, rows: int) -> None:
-        session = session_of.get(connection)
+    def statement_written(
+        self, connection: Connection, session: Session | None, table: str, rows: int
+    ) -> None:
         if session is not None:
-            if session._flushing:  # counted by after_flush, object by object
-                return
             record = self._record(session)
         else:
             record = self._connections.setdefault(
@@ -317,19 +319,25 @@ class SessionGuard:
             self._discards.append(Discard(record, Counter(record.pending), "rolled back"))
             record.pending.clear()
 
-    def _session_committed(self, session: Session) -> None:
+    def connection_committed(self, connection: Connection) -> None:
+        self._committed(self._connections.get(connection))
+
+    def connection_rolled_back(self, connection: Connection) -> None:
+        self._rolled_back(self._connections.get(connection))
+
+    def session_committed(self, session: Session) -> None:
         self._committed(self._sessions.get(session))
         for observer in self.observers:
             observer.committed(session)
 
-    def _session_rolled_back(self, session: Session) -> None:
+    def session_rolled_back(self, session: Session) -> None:
         record = self._sessions.get(session)
         discarded = Counter(record.pending) if record is not None else Counter[str]()
         self._rolled_back(record)
         for observer in self.observers:
             observer.rolled_back(session, discarded)
 
-    def _transaction_ended(self, session: Session) -> None:
+    def session_transaction_ended(self, session: Session) -> None:
         record = self._sessions.get(session)
         uncommitted = Counter(record.pending) if record is not None else Counter[str]()
         if record is not None and record.pending:  # neither committed nor rolled back
@@ -338,17 +346,19 @@ class SessionGuard:
         for observer in self.observers:
             observer.transaction_ended(session, uncommitted)
 
-    def _closing(self, session: Session, unflushed: Counter[str]) -> None:
+    def session_closing(self, session: Session, unflushed: Counter[str]) -> None:
         self._discards.append(Discard(self._record(session), unflushed, "discarded unflushed"))
 
-    def _checked_out(self, entry: ConnectionPoolEntry, site: tuple[str, int] | None) -> None:
+    def connection_checked_out(
+        self, entry: ConnectionPoolEntry, site: tuple[str, int] | None
+    ) -> None:
         with self._lock:
             self._held[entry] = site
             self._held_by[entry] = _current_task()
             if len(self._held) > self._peak:
                 self._peak, self._peak_site = len(self._held), site
 
-    def _checked_in(self, entry: ConnectionPoolEntry) -> None:
+    def connection_checked_in(self, entry: ConnectionPoolEntry) -> None:
         with self._lock:
             self._held.pop(entry, None)
             self._held_by.pop(entry, None)
@@ -370,7 +380,7 @@ class SessionGuard:
             else:
                 record.lane = f"task {record.task.get_name()}"
 
-    def _finish(self) -> tuple[Finding, ...]:
+    def _finish(self) -> tuple[GuardFinding, ...]:
         self._assign_lanes()
         records = [*self._sessions.values(), *self._connections.values()]
         # A session in a task still running (one the request started and did not await, even
@@ -404,13 +414,7 @@ class SessionGuard:
             for entry in entries:
                 self._held.pop(entry, None)
                 self._held_by.pop(entry, None)
-        with holders_lock:
-            for entry in entries:
-                owners = holders.get(entry)
-                if owners is not None and self in owners:
-                    owners.remove(self)
-                    if not owners:
-                        del holders[entry]
+        release(self, entries)
 
     def _finish_task(self, task: asyncio.Task[Any]) -> None:
         """A task the request started has ended after the request: judge its sessions now,
@@ -442,7 +446,7 @@ class SessionGuard:
         *,
         include_unit_wide: bool = True,
         held: Sequence[Held] | None = None,
-    ) -> tuple[Finding, ...]:
+    ) -> tuple[GuardFinding, ...]:
         """`held`: each connection not returned (default: every one held)."""
         if held is None:
             with self._lock:
@@ -463,7 +467,7 @@ class SessionGuard:
 
 
 def session_guard(
-    mode: Mode | str = Mode.RAISE,
+    mode: GuardMode | str = GuardMode.RAISE,
     *,
     label: str = "unit",
     noun: str = "unit",
@@ -477,7 +481,7 @@ def session_guard(
 
 
 __all__ = [
-    "Mode",
+    "GuardMode",
     "SessionGuard",
     "SessionGuardError",
     "UnitObserver",

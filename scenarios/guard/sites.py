@@ -80,7 +80,7 @@ def _frames(start: FrameType | None) -> Iterator[FrameType]:
 def caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
     """The first frame outside SQLAlchemy, contextlib, asyncio, greenlet and this guard; with
     `skip_init_of`, also past `__init__` methods of that object (a Session subclass)."""
-    for frame in _frames(sys._getframe(1)):
+    for frame in _frames(sys._getframe(1)):  # noqa: SLF001 - CPython's frame API
         code = frame.f_code
         if _is_ignored(code.co_filename) or _generated_by_sqlalchemy(frame):
             continue
@@ -145,7 +145,7 @@ def request_origin() -> tuple[str | None, tuple[str, ...]]:
     the route this way."""
     names: list[str] = []
     route: str | None = None
-    for frame in _frames(sys._getframe(1)):
+    for frame in _frames(sys._getframe(1)):  # noqa: SLF001 - CPython's frame API
         code = frame.f_code
         if code.co_name == "solve_dependencies" and "fastapi" in code.co_filename:
             name = getattr(frame.f_locals.get("sub_dependant"), "name", None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios.guard.findings import Finding
+from scenarios.guard.findings import GuardFinding
 from scenarios.guard.policy import Allowance, Policy
 
 _TESTS_SHOWN = 3
@@ -24,7 +24,7 @@ class Occurrence:
     """One finding in one test, as the policy judged it."""
 
     test: str
-    finding: Finding
+    finding: GuardFinding
     allowed: Allowance | None
     fails: bool  # would fail the test in strict mode (not a note, a strict rule, not allowed)
 
@@ -49,7 +49,7 @@ class SuiteRecord:
     occurrences: list[Occurrence] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, findings: Sequence[Finding]) -> None:
+    def add(self, findings: Sequence[GuardFinding]) -> None:
         with self._lock:
             self.requests += 1
             for finding in findings:
@@ -57,7 +57,7 @@ class SuiteRecord:
                 fails = allowed is None and self.policy.fails(finding)
                 self.occurrences.append(Occurrence(self.current, finding, allowed, fails))
 
-    def failures(self, test: str) -> list[Finding]:
+    def failures(self, test: str) -> list[GuardFinding]:
         """What fails this test in strict mode."""
         return [o.finding for o in self.occurrences if o.test == test and o.fails]
 

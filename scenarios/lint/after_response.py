@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 
-from scenarios.lint.findings import Finding
-from scenarios.lint.resolve import Project, Scope, chain, own_nodes
+from scenarios.lint.findings import LintFinding
+from scenarios.lint.project import Project
 from scenarios.lint.roots import DependencyUses
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module, top_level_functions
+from scenarios.lint.syntax import chain, own_nodes
 from scenarios.lint.values import What
 
 WRAPPERS = frozenset({"contextmanager", "asynccontextmanager", "fixture", "yield_fixture"})
@@ -30,12 +32,12 @@ FASTAPI_MARKERS = frozenset({"Depends", "Security"})
 
 def after_response_findings(
     project: Project, module: Module, dependencies: DependencyUses
-) -> list[Finding]:
+) -> list[LintFinding]:
     fastapi = any(source.split(".")[0] == "fastapi" for source, _ in module.imports.values())
     if not fastapi and not any((module.name, q) in dependencies for q in _qualified(module)):
         return []
     wrapped = _wrapped_by_a_context_manager(module)
-    found: list[Finding] = []
+    found: list[LintFinding] = []
     for function, owner in top_level_functions(module):
         qualified = f"{owner.name}.{function.name}" if owner else function.name
         uses = {
@@ -64,7 +66,7 @@ def after_response_findings(
     return found
 
 
-def _finding(module: Module, node: ast.expr, qualified: str, how: str) -> Finding:
+def _finding(module: Module, node: ast.expr, qualified: str, how: str) -> LintFinding:
     name = qualified.rpartition(".")[2]
     reason = (
         f"{qualified}() {how}, which FastAPI runs after the response is sent "
@@ -72,7 +74,7 @@ def _finding(module: Module, node: ast.expr, qualified: str, how: str) -> Findin
         f"rows are lost if the commit fails; commit before returning, or use Depends({name}, "
         'scope="function") (FastAPI >= 0.121)'
     )
-    return Finding(
+    return LintFinding(
         module.path,
         node.lineno,
         "SCN004",

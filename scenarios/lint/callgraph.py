@@ -3,23 +3,24 @@ function or method of the checked code that opens a session of its own and write
 (directly or further down its calls), is the bug this project is about, reported at the line
 that opens the second session with the calling line beside it.
 
-Callees are found by resolution (`resolve`): plain functions, methods of `self` and of objects
-whose class is known (attributes, parameters, the result of a call whose function is annotated
-or seen to return an instance: `provide_db().session_context()`), with overridden and abstract
-methods followed into the subclasses that implement them. A runner that opens a session and
-calls back (`run_with_new_session(func)`) is judged where it is called. A call that passes a
-session along is not followed: the callee works in the caller's session.
-"""
+Callees are found by resolution (`scope`, `members`): plain functions, methods of `self` and of
+objects whose class is known (attributes, parameters, the result of a call whose function is
+annotated or seen to return an instance: `provide_db().session_context()`), with overridden and
+abstract methods followed into the subclasses that implement them. A runner that opens a session
+and calls back (`run_with_new_session(func)`) is judged where it is called. A call that passes a
+session along is not followed: the callee works in the caller's session."""
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
 
-from scenarios.lint.findings import Finding
+from scenarios.lint.findings import LintFinding
 from scenarios.lint.hierarchy import is_abstract
-from scenarios.lint.resolve import Project, Scope, chain, own_nodes, parameters
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import chain, own_nodes, parameters
 from scenarios.lint.values import What
 
 WRITES = frozenset(
@@ -80,13 +81,13 @@ class CallGraph:
         elif value is None and isinstance(func, ast.Attribute):
             receiver = self.receiver(scope, func.value)
             if receiver is not None:
-                method = self.project.method(*receiver, func.attr)
+                method = self.project.members.method(*receiver, func.attr)
                 if method is not None:
                     found.append(method)
         targets: list[Target] = []
         for module, function, owner in found:
             if owner is not None:
-                overrides = self.project.overrides(module, owner, function.name)
+                overrides = self.project.members.overrides(module, owner, function.name)
                 if not is_abstract(function):
                     targets.append((module, function, owner))
                 targets += overrides
@@ -201,7 +202,7 @@ class CallGraph:
 
     # -- findings ---------------------------------------------------------------------------
 
-    def findings(self, calls: list[InHandCall], reported: set[str]) -> list[Finding]:
+    def findings(self, calls: list[InHandCall], reported: set[str]) -> list[LintFinding]:
         """SCN001 at each opening reached from a call with a session in hand, in a module
         named in `reported`, with the calling lines."""
         callers: dict[tuple[str, int], tuple[Opening, list[str]]] = {}
@@ -217,7 +218,7 @@ class CallGraph:
                     entry = callers.setdefault(key, (opening, []))
                     if line not in entry[1]:
                         entry[1].append(line)
-        found: list[Finding] = []
+        found: list[LintFinding] = []
         for opening, lines in callers.values():
             more = f"; and from {len(lines) - 1} more call(s)" if len(lines) > 1 else ""
             reason = (
@@ -227,7 +228,7 @@ class CallGraph:
             )
             node = opening.node
             found.append(
-                Finding(
+                LintFinding(
                     opening.module.path,
                     node.lineno,
                     "SCN001",

@@ -13,9 +13,11 @@ import ast
 import re
 from dataclasses import dataclass
 
-from scenarios.lint.findings import Finding
-from scenarios.lint.resolve import Project, Scope, chain, default_of, parameters
+from scenarios.lint.findings import LintFinding
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import chain, default_of, parameters
 from scenarios.lint.values import What
 
 ROUTE_METHODS = frozenset(
@@ -157,7 +159,7 @@ class Tree:
             module = self.project.module(ref[0])
             if module is None or ref[1] not in module.classes:
                 return None
-            located = self.project.method(module, module.classes[ref[1]], "__init__")
+            located = self.project.members.method(module, module.classes[ref[1]], "__init__")
             return located
         try:
             return self.project.function_at(ref)
@@ -165,8 +167,8 @@ class Tree:
             return None
 
 
-def route_findings(project: Project, module: Module) -> list[Finding]:
-    findings: list[Finding] = []
+def route_findings(project: Project, module: Module) -> list[LintFinding]:
+    findings: list[LintFinding] = []
     if not any(ROUTE_DECORATOR.match(line) for line in module.lines):
         return findings
     for node in ast.walk(module.tree):
@@ -181,7 +183,7 @@ def route_findings(project: Project, module: Module) -> list[Finding]:
         names = ", ".join(f"{name}() (line {line})" for name, line in sessions)
         second_line = sessions[1][1]  # where the second session enters, in source order
         findings.append(
-            Finding(
+            LintFinding(
                 module.path,
                 second_line,
                 "SCN002",

@@ -16,7 +16,7 @@ WARNINGS = frozenset({"SCN003", "SCN004"})  # rank 2
 
 
 @dataclass(frozen=True)
-class Finding:
+class LintFinding:
     path: Path
     line: int
     code: str  # a key of RULES
@@ -59,7 +59,7 @@ class Skipped:
 
 @dataclass
 class Report:
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[LintFinding] = field(default_factory=list)
     used_markers: list[Marker] = field(default_factory=list)
     unused_markers: list[Marker] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)

@@ -11,7 +11,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from scenarios.lint.findings import Finding, Marker
+from scenarios.lint.findings import LintFinding, Marker
 
 MARKER = re.compile(r"#\s*scenarios:\s*allow-session\b(?:\s*--\s*(?P<reason>\S.*?))?\s*$")
 
@@ -52,12 +52,12 @@ def _comments(lines: list[str]) -> list[tuple[int, str]]:
 
 
 def apply(
-    findings: list[Finding], markers: list[Marker]
-) -> tuple[list[Finding], list[Marker], list[Marker]]:
+    findings: list[LintFinding], markers: list[Marker]
+) -> tuple[list[LintFinding], list[Marker], list[Marker]]:
     """(findings kept, markers used, markers unused): a marker on any line of the call it
     follows silences that finding."""
     used: set[Marker] = set()
-    kept: list[Finding] = []
+    kept: list[LintFinding] = []
     for finding in findings:
         hit = [
             m

@@ -13,9 +13,10 @@ from __future__ import annotations
 import ast
 import re
 
-from scenarios.lint.resolve import Project, Scope, own_nodes
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module, display, top_level_functions
-from scenarios.lint.syntax import KEYED_TO_TASK, SESSION_METHODS
+from scenarios.lint.syntax import KEYED_TO_TASK, SESSION_METHODS, own_nodes
 from scenarios.lint.values import Value, What
 
 SITE = re.compile(rf"{KEYED_TO_TASK} at (?P<site>.+?:\d+)")

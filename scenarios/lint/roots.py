@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 
-from scenarios.lint.resolve import OPENED_AT, Project, Scope, chain
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import OPENED_AT, chain
 from scenarios.lint.values import What
 
 DEPENDENCY_MARKERS = frozenset({"Depends", "Security", "Provide"})
@@ -207,7 +209,7 @@ def _held_session(project: Project, ref: tuple[str, str], depth: int = 0) -> str
     module = project.module(ref[0])
     if module is None or ref[1] not in module.classes or depth > 1:
         return None
-    attributes = project.class_attributes(module, module.classes[ref[1]])
+    attributes = project.members.class_attributes(module, module.classes[ref[1]])
     for value in attributes.values():
         if value.what is What.SESSION and OPENED_AT not in value.origin:
             return value.origin

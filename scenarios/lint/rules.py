@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from scenarios.lint.callgraph import InHandCall
 from scenarios.lint.config import LintConfig
-from scenarios.lint.findings import Finding
+from scenarios.lint.findings import LintFinding
+from scenarios.lint.project import Project
 from scenarios.lint.registries import handed_out, site, task_registry_use
-from scenarios.lint.resolve import Project, Scope, default_of, own_nodes, parameters
 from scenarios.lint.roots import (
     DependencyUses,
     event_listeners,
@@ -19,7 +19,9 @@ from scenarios.lint.roots import (
     session_in_hand,
     sets_request_state,
 )
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Function, Module
+from scenarios.lint.syntax import default_of, own_nodes, parameters
 from scenarios.lint.values import Value, What
 
 SILENT_PATHS = ("tests", "migrations", "entry-points")  # workers: silent for their own unit
@@ -61,7 +63,7 @@ class ModuleRules(ast.NodeVisitor):
         self.lambdas = 0  # how many lambdas we are inside
         self.registries_used: set[tuple[int, str]] = set()  # (id(function), registry site)
         self.listeners = event_listeners(module)
-        self.findings: list[Finding] = []
+        self.findings: list[LintFinding] = []
         self.in_hand_calls: list[InHandCall] = []  # for the call graph (`callgraph`)
         self._in_hand: dict[int, str | None] = {}  # id(function) -> session_in_hand()
 
@@ -302,7 +304,7 @@ class ModuleRules(ast.NodeVisitor):
 
     def _report(self, node: ast.Call, code: str, reason: str) -> None:
         self.findings.append(
-            Finding(
+            LintFinding(
                 self.module.path,
                 node.lineno,
                 code,

@@ -11,9 +11,9 @@ from scenarios.lint.callgraph import CallGraph, InHandCall
 from scenarios.lint.config import LintConfig, find_pyproject, load_config
 from scenarios.lint.depends import route_findings
 from scenarios.lint.fastapi_version import describe, known_for
-from scenarios.lint.findings import Finding, Report, Skipped
+from scenarios.lint.findings import LintFinding, Report, Skipped
 from scenarios.lint.markers import apply, markers_in
-from scenarios.lint.resolve import Project
+from scenarios.lint.project import Project
 from scenarios.lint.roots import dependencies_used, in_main_block
 from scenarios.lint.rules import SILENT_PATHS, Context, ModuleRules
 from scenarios.lint.selection import Selection
@@ -84,7 +84,7 @@ def _check_group(
     modules = [m for m, _ in checked]
     dependencies = dependencies_used(project, modules)
     roots = frozenset(unit_roots(project, modules))
-    found: dict[str, list[Finding]] = {}
+    found: dict[str, list[LintFinding]] = {}
     calls: list[InHandCall] = []
     reported: set[str] = set()  # modules where the call graph may report an opening
     for module, relative in checked:
@@ -94,12 +94,12 @@ def _check_group(
         if role not in SILENT_PATHS:
             reported.add(module.name)
         try:
-            rules = _module_rules(project, module, Context(config, role, dependencies, roots))
+            rules = module_rules(project, module, Context(config, role, dependencies, roots))
         except RecursionError:
             report.skipped.append(Skipped(module.path, 1, "code nested too deeply to follow"))
             report.files -= 1
             continue
-        except Exception as error:  # a gap in the check: name the file, check the rest
+        except Exception as error:  # noqa: BLE001 - a gap in the check: name the file, check the rest
             message = f"the check failed on this file ({type(error).__name__}: {error})"
             report.skipped.append(Skipped(module.path, 1, message))
             report.files -= 1
@@ -111,7 +111,7 @@ def _check_group(
     except RecursionError:
         followed = []
         report.warnings.append("calls nested too deeply to follow; SCN001 across calls skipped")
-    except Exception as error:  # a gap in the check: say so, keep the rest
+    except Exception as error:  # noqa: BLE001 - a gap in the check: say so, keep the rest
         followed = []
         report.warnings.append(
             f"following the calls failed ({type(error).__name__}: {error}); "
@@ -136,13 +136,13 @@ def _check_group(
         report.unused_markers += unused
 
 
-def _module_rules(
+def module_rules(
     project: Project, module: Module, context: Context
-) -> tuple[list[Finding], list[InHandCall]]:
+) -> tuple[list[LintFinding], list[InHandCall]]:
     """The module's findings, and the calls it makes with a session in hand."""
     rules = ModuleRules(project, module, context)
     rules.visit(module.tree)
-    found: list[Finding] = rules.findings
+    found: list[LintFinding] = rules.findings
     if context.path_role not in ("tests", "migrations"):
         found += route_findings(project, module)
     if context.path_role not in ("tests", "migrations", "entry-points"):
@@ -150,7 +150,7 @@ def _module_rules(
     return found, rules.in_hand_calls
 
 
-def _weighed(finding: Finding, selection: Selection, config: LintConfig) -> Finding:
+def _weighed(finding: LintFinding, selection: Selection, config: LintConfig) -> LintFinding:
     """The finding at its configured level; `SCN004` informational where the app's FastAPI
     still runs the code after `yield` before the response."""
     level = selection.level(finding.code)
@@ -163,9 +163,9 @@ def _weighed(finding: Finding, selection: Selection, config: LintConfig) -> Find
     return dataclasses.replace(finding, level=level, reason=reason)
 
 
-def _unique(findings: list[Finding]) -> list[Finding]:
+def _unique(findings: list[LintFinding]) -> list[LintFinding]:
     seen: set[tuple[Path, int, str]] = set()
-    unique: list[Finding] = []
+    unique: list[LintFinding] = []
     for finding in findings:
         key = (finding.path, finding.line, finding.code)
         if key not in seen:

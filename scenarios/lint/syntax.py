@@ -1,5 +1,5 @@
 """What the static check reads in syntax alone: SQLAlchemy's and SQLModel's names, attribute
-chains, a function's own nodes and parameters. No resolution across modules here (`resolve`)."""
+chains, a function's own nodes and parameters. No resolution across modules here (`project`)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 
-from scenarios.lint.resolve import Project, Scope, chain
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 from scenarios.lint.source import Module
+from scenarios.lint.syntax import chain
 
 FIRST_ARGUMENT = frozenset({"add_task", "add_job", "submit", "call_soon", "call_later"})
 TARGET_KEYWORDS = frozenset({"target", "func", "on_startup", "on_shutdown"})

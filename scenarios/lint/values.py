@@ -1,5 +1,6 @@
 """What a name or expression is to the static check: a session maker, a session in hand, a
-helper that opens one, a project class or function. Resolution (`resolve`) produces these."""
+helper that opens one, a project class or function. Resolution (`project`, `scope`,
+`members`) produces these."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from scenarios.guard import Finding, SessionGuardMiddleware, SessionGuardWSGIMiddleware
+from scenarios.guard import GuardFinding, SessionGuardMiddleware, SessionGuardWSGIMiddleware
 from scenarios.routes.generation import GenerationFailed, generate
 from scenarios.routes.schema import WriteOperation
 from scenarios.routes.values import Harvest, Use, carry, plausible
@@ -46,7 +46,7 @@ class Exchange:
     uses: list[Use]
     status: int | None = None  # None: no answer within the bound
     detail: str = ""
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[GuardFinding] = field(default_factory=list)
     duration_s: float = 0.0
 
     @property
@@ -230,14 +230,14 @@ class Driver:
                 return case.call(app=self.guarded, headers=self.headers, timeout=REQUEST_TIMEOUT_S)
             except requests.exceptions.Timeout:
                 return None
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the app's error is the answer
                 return error
         box: list[Any] = []
 
         def call() -> None:
             try:
                 box.append(case.call(app=self.guarded, headers=self.headers))
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the app's error is the answer
                 box.append(error)
 
         worker = threading.Thread(target=call, name="routes-wsgi-request", daemon=True)

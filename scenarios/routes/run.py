@@ -100,7 +100,7 @@ def _stop_lifespans(progress: Progress) -> None:
         return
     try:
         shutdown_lifespans()
-    except Exception as error:  # the app's shutdown failed: worth a line, not a crash
+    except Exception as error:  # noqa: BLE001 - the app's shutdown failed: worth a line, not a crash
         progress(f"the app's shutdown failed: {type(error).__name__}: {error}")
 
 

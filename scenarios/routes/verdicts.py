@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from scenarios.guard import Kind
 from scenarios.routes.driving import OperationRun
-from scenarios.sweep import Outcome, RequestSweep
+from scenarios.sweep import RequestSweep, SweepVerdict
 
 
 class Problem(StrEnum):
@@ -29,8 +29,8 @@ GUARD_PROBLEM = {
     Kind.LEAKED_CONNECTION: Problem.LEAKED_CONNECTION,
 }
 SWEEP_PROBLEM = {
-    Outcome.PARTIAL_COMMIT: Problem.PARTIAL_COMMIT,
-    Outcome.LOST_WRITE: Problem.ACKNOWLEDGED_NOT_SAVED,
+    SweepVerdict.PARTIAL_COMMIT: Problem.PARTIAL_COMMIT,
+    SweepVerdict.LOST_WRITE: Problem.ACKNOWLEDGED_NOT_SAVED,
 }
 
 
@@ -115,7 +115,7 @@ def add_sweep(verdict: RouteVerdict, swept: RequestSweep, described: str) -> Non
         + (f"; stopped: {swept.stopped}" if swept.stopped else "")
     )
     replayed_failed = swept.first_status is not None and not 200 <= swept.first_status < 300
-    if swept.first.outcome is not Outcome.OK and replayed_failed and not swept.first.changes:
+    if swept.first.outcome is not SweepVerdict.OK and replayed_failed and not swept.first.changes:
         verdict.sweep_summary += (
             f" (on the sweep's fresh database the request answered {swept.first_status}: "
             "not judged)"

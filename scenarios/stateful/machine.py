@@ -38,24 +38,24 @@ from scenarios.outcomes import (
     CONFLICT_CODES,
     LOCK_CODES,
     PRIORITY,
+    Evidence,
     Outcome,
+    describe,
 )
 from scenarios.runner import CASE_TIMEOUT_S, STEP_TIMEOUT_S
 from scenarios.stateful.leaks import OpenTarget, guarded_send, held_message
 from scenarios.stateful.model import Expected, ModelCheck
 from scenarios.stateful.options import DEFAULT_OPTIONS, SearchOptions, options_of
 from scenarios.stateful.strategies import (
-    BadInput,
-    _show,
+    InputToRefuse,
+    abridged,
     bad_inputs,
     user_texts,
 )
 from scenarios.stateful.violations import (
     VIOLATIONS,
-    Finding_,
     StatefulViolation,
-    _describe,
-    _failure_outcome,
+    failure_outcome,
 )
 
 T = TypeVar("T")
@@ -93,7 +93,7 @@ def _texts() -> st.SearchStrategy[str]:
     )
 
 
-def _bad() -> st.SearchStrategy[BadInput]:
+def _bad() -> st.SearchStrategy[InputToRefuse]:
     return st.runner().flatmap(
         lambda machine: bad_inputs(
             machine.options.max_content_chars, machine.options.min_content_chars
@@ -181,10 +181,10 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         self.unchecked = True
         return self._await(guarded_send(self.target.send(request, hook), self.not_returned))
 
-    def _leaks(self) -> list[Finding_]:
+    def _leaks(self) -> list[Evidence]:
         """Connections the steps since the last check left out: where the guard saw each taken,
         and how many still hold a transaction, as the database itself says."""
-        found: list[Finding_] = [
+        found: list[Evidence] = [
             (Outcome.LEAKED_CONNECTION, message) for message in dict.fromkeys(self.not_returned)
         ]
         self.not_returned.clear()
@@ -210,11 +210,11 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         rows["agent_contexts"] = {name(k): v for k, v in rows["agent_contexts"].items()}
         return rows
 
-    def _fail(self, findings: Sequence[Finding_]) -> NoReturn:
+    def _fail(self, findings: Sequence[Evidence]) -> NoReturn:
         if not any(found is Outcome.LEAKED_CONNECTION for found, _ in findings):
             try:  # a leak outranks what it caused (a lock, a missing row), as in the runner
                 findings = [*self._leaks(), *findings]
-            except Exception:  # the janitor is context here; teardown asks it again
+            except Exception:  # noqa: BLE001 - the janitor is context here; teardown asks it again
                 self.leaked = True
         outcome = next(o for o in (*PRIORITY, Outcome.ERROR) if any(f is o for f, _ in findings))
         if self.last_state is None or self.unchecked:
@@ -222,7 +222,7 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
                 self.last_state = self.runner.run(
                     asyncio.wait_for(self.target.read_state(), STEP_TIMEOUT_S)
                 )
-            except Exception:  # the rows are context for the report, not the finding
+            except Exception:  # noqa: BLE001 - the rows are context for the report, not the finding
                 self.last_state = None
         rows = self._labelled(self.last_state) if self.last_state else {}
         message = "; ".join(text for _, text in findings)
@@ -240,8 +240,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         self._fail(
             [
                 (
-                    _failure_outcome(response),
-                    f"{what} failed: {_describe(response)} {response.detail}".strip(),
+                    failure_outcome(response),
+                    f"{what} failed: {describe(response)} {response.detail}".strip(),
                 )
             ]
         )
@@ -253,8 +253,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         key = self._new_key()
         response = self._send(ChatRequest(key, content))
         self._step(
-            f"message to a new chat session {self.labels[key]}: {_show(content)} "
-            f"-> {_describe(response)}"
+            f"message to a new chat session {self.labels[key]}: {abridged(content)} "
+            f"-> {describe(response)}"
         )
         self._expect_success(response, "a message to a new chat session")
         self.model[key] = list(self._acknowledge(key, content, response))
@@ -263,7 +263,7 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
     @rule(session=sessions, content=_texts())
     def message_to_existing(self, session: ChatSession, content: str) -> None:
         response = self._send(ChatRequest(session.key, content))
-        self._step(f"message to {session.label}: {_show(content)} -> {_describe(response)}")
+        self._step(f"message to {session.label}: {abridged(content)} -> {describe(response)}")
         self._expect_success(response, f"a message to {session.label}")
         self.model[session.key] += self._acknowledge(session.key, content, response)
 
@@ -273,7 +273,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
 
         response = self._send(ChatRequest(key, content), hook)
         self._step(
-            f"message to {where} with a fault at {point}: {_show(content)} -> {_describe(response)}"
+            f"message to {where} with a fault at {point}: {abridged(content)} "
+            f"-> {describe(response)}"
         )
         if response.ok:
             self._fail([(Outcome.ERROR, f"succeeded although a fault was injected at {point}")])
@@ -281,9 +282,9 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
             self._fail(
                 [
                     (
-                        _failure_outcome(response),
+                        failure_outcome(response),
                         f"failed before the fault at {point}: "
-                        f"{_describe(response)} {response.detail}".strip(),
+                        f"{describe(response)} {response.detail}".strip(),
                     )
                 ]
             )
@@ -316,8 +317,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         self.stats.after_response += 1
         then = ", then a fault there" if fault else ""
         self._step(
-            f"message to {where}, read at once after its response{then}: {_show(content)} "
-            f"-> {_describe(response)}"
+            f"message to {where}, read at once after its response{then}: {abridged(content)} "
+            f"-> {describe(response)}"
         )
         self._expect_success(response, f"a message to {where}")
         self.model.setdefault(key, []).extend(self._acknowledge(key, content, response))
@@ -331,13 +332,13 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
                     )
                 ]
             )
-        findings = self._compare(seen[0])
+        findings = self.compare(seen[0])
         if findings:
             self.last_state, self.unchecked = seen[0], False
             (outcome, first), *rest = findings
             late = f"; after it the app failed ({response.late_failure})"
             held = (
-                f"{ACKNOWLEDGED_BEFORE_COMMIT}: read at once after the {_describe(response)} "
+                f"{ACKNOWLEDGED_BEFORE_COMMIT}: read at once after the {describe(response)} "
                 "response, while the app was held after it"
                 + (late if response.late_failure else "")
             )
@@ -359,22 +360,22 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
     @_can(Capability.REJECTS_BAD_INPUT)
     @precondition(lambda machine: machine.options.bad_input)
     @rule(bad=_bad())
-    def bad_input(self, bad: BadInput) -> None:
+    def bad_input(self, bad: InputToRefuse) -> None:
         key = self._new_key()
         response = self._send(bad.request(key))
         self._step(
-            f"bad input to a new chat session {self.labels[key]}: {bad!r} -> {_describe(response)}"
+            f"bad input to a new chat session {self.labels[key]}: {bad!r} -> {describe(response)}"
         )
         self.failed.setdefault(key, []).append(bad.content)
-        if _failure_outcome(response) is not Outcome.ERROR:
+        if failure_outcome(response) is not Outcome.ERROR:
             # A database error (FK violation, lock timeout) is the persistence property's
             # finding, whichever input reached it: never reported as a validation gap.
             self._fail(
                 [
                     (
-                        _failure_outcome(response),
+                        failure_outcome(response),
                         f"{bad.kind} input failed in the database: "
-                        f"{_describe(response)} {response.detail}".strip(),
+                        f"{describe(response)} {response.detail}".strip(),
                     )
                 ]
             )
@@ -384,7 +385,7 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
                     (
                         Outcome.ERROR,
                         f"{bad.kind} input: expected a 4xx naming "
-                        f"{bad.field!r}, got {_describe(response)}",
+                        f"{bad.field!r}, got {describe(response)}",
                     )
                 ]
             )
@@ -431,11 +432,11 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         self.unchecked = True
         responses = self._await(send_all())
         shown = ", ".join(
-            f"{self.labels[k]}{'' if k in self.model else ' (new)'} {_show(c)} -> {_describe(r)}"
+            f"{self.labels[k]}{'' if k in self.model else ' (new)'} {abridged(c)} -> {describe(r)}"
             for k, (_, c), r in zip(keys, members, responses, strict=True)
         )
         self._step(f"concurrent batch: [{shown}]")
-        findings: list[Finding_] = []
+        findings: list[Evidence] = []
         for key, (_, content), response in zip(keys, members, responses, strict=True):
             if response.ok:
                 pair = self._acknowledge(key, content, response)
@@ -445,8 +446,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
             else:
                 findings.append(
                     (
-                        _failure_outcome(response),
-                        f"{self.labels[key]}: {_describe(response)} {response.detail}".strip(),
+                        failure_outcome(response),
+                        f"{self.labels[key]}: {describe(response)} {response.detail}".strip(),
                     )
                 )
         if not any(r.ok for r in responses):
@@ -472,8 +473,8 @@ class RequestHistory(RuleBasedStateMachine, ModelCheck):
         self.unchecked = False
         leaks = self._leaks()
         self.last_state = state = self._await(self.target.read_state())
-        self._order_batches(state)
-        findings = leaks + self._compare(state)
+        self.order_batches(state)
+        findings = leaks + self.compare(state)
         if findings:
             self._fail(findings)
 

@@ -65,7 +65,7 @@ def _search_on_scratch_database(
         except PostgresUnavailable as unavailable:
             return search.skipped(wiring, kind, f"skipped: {unavailable}")
         try:
-            return search._run_cell(factory, wiring, database)
+            return search.run_cell_blocking(factory, wiring, database)
         finally:
             runner.run(scratch.__aexit__(None, None, None))
 
@@ -126,15 +126,18 @@ class StatefulSearch:
         # One search at a time: two Hypothesis runs in parallel threads crash CPython 3.11's
         # AST compiler ("AST constructor recursion depth mismatch"), seen in CI.
         with _ONE_SEARCH_AT_A_TIME:
-            return self._run_cell(factory, wiring, database)
+            return self.run_cell_blocking(factory, wiring, database)
 
-    def _run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:
+    def run_cell_blocking(
+        self, factory: TargetFactory, wiring: str, database: Database
+    ) -> CaseResult:
+        """One search in the calling thread (a worker process's, or under the lock above)."""
         expected = factory.expected_outcome(SCENARIO_NAME, INTERLEAVING, wiring, database.kind)
         started = time.perf_counter()
         try:
             with open_machine(factory, wiring, database) as machine:
                 result = search(machine, self._settings())
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure of the search is the case's error
             return self._case(
                 wiring,
                 database.kind,

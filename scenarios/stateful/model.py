@@ -1,7 +1,7 @@
 """The model of what a request history must have stored, and the check of a database's rows
 against it: plain Python, no Hypothesis, so it is tested on its own (tests/stateful/
 test_model_check.py). `RequestHistory` (scenarios.stateful.machine) is a `ModelCheck`: its rules
-record what each request was told, its invariant calls `_order_batches` and `_compare`."""
+record what each request was told, its invariant calls `order_batches` and `compare`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scenarios.adapter import DatabaseState
-from scenarios.outcomes import Outcome
-from scenarios.stateful.strategies import _show
-from scenarios.stateful.violations import Finding_
+from scenarios.outcomes import Evidence, Outcome
+from scenarios.stateful.strategies import abridged
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class ModelCheck:
         self.failed: dict[str, list[Any]] = {}
         self.labels: dict[str, str] = {}
 
-    def _order_batches(self, state: DatabaseState) -> None:
+    def order_batches(self, state: DatabaseState) -> None:
         """Concurrent requests commit in an order only the database knows: adopt it where each
         acknowledged pair sits together, and the send order otherwise (then the check fails)."""
         for key, pairs in self.unordered.items():
@@ -68,13 +67,13 @@ class ModelCheck:
                 expected += pair
         self.unordered.clear()
 
-    def _compare(self, state: DatabaseState) -> list[Finding_]:
-        findings: list[Finding_] = []
+    def compare(self, state: DatabaseState) -> list[Evidence]:
+        findings: list[Evidence] = []
 
         def name(key: str) -> str:
             return self.labels.get(key, "a chat session the history never named")
 
-        def leftover(key: str, what: str) -> Finding_:
+        def leftover(key: str, what: str) -> Evidence:
             if key in self.failed:
                 return (
                     Outcome.PARTIAL_COMMIT,
@@ -114,10 +113,10 @@ class ModelCheck:
 
     def _compare_messages(
         self, key: str, expected: list[Expected], state: DatabaseState, leftover: Any
-    ) -> list[Finding_]:
+    ) -> list[Evidence]:
         label = self.labels.get(key, key)
         stored = state.messages.get(key, ())
-        findings: list[Finding_] = []
+        findings: list[Evidence] = []
         positions = [m.position for m in stored]
         if positions != list(range(len(positions))):
             findings.append((Outcome.ERROR, f"{label}: positions are {positions}, not gapless"))
@@ -125,7 +124,7 @@ class ModelCheck:
         for index, wanted in enumerate(expected):
             found = next((m for m in unmatched if wanted.matches(m.role, m.content)), None)
             if found is None:
-                what = _show(wanted.content) if wanted.content is not None else "(reply)"
+                what = abridged(wanted.content) if wanted.content is not None else "(reply)"
                 findings.append(
                     (
                         Outcome.LOST_WRITE,
@@ -136,11 +135,11 @@ class ModelCheck:
             else:
                 unmatched.remove(found)
         for extra in unmatched:
-            findings.append(leftover(key, f"{extra.role} message {_show(extra.content)}"))
+            findings.append(leftover(key, f"{extra.role} message {abridged(extra.content)}"))
         if not findings and not all(
             w.matches(m.role, m.content) for w, m in zip(expected, stored, strict=True)
         ):
-            order = [f"{m.role}: {_show(m.content)}" for m in stored]
+            order = [f"{m.role}: {abridged(m.content)}" for m in stored]
             findings.append(
                 (
                     Outcome.SPLIT_EXCHANGE,

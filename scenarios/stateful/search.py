@@ -30,7 +30,7 @@ GUARDS = (
 
 
 @dataclass(frozen=True)
-class Finding:
+class SearchFinding:
     """One distinct failure, as Hypothesis shrank it."""
 
     outcome: Outcome
@@ -45,7 +45,7 @@ class Finding:
 @dataclass(frozen=True)
 class SearchResult:
     machine: str
-    findings: tuple[Finding, ...]
+    findings: tuple[SearchFinding, ...]
     examples: int  # machine runs, shrinking included
     duration_s: float
     settings: str
@@ -54,7 +54,7 @@ class SearchResult:
     taken_back: int = 0
 
     @property
-    def primary(self) -> Finding | None:
+    def primary(self) -> SearchFinding | None:
         """The finding that names the outcome, ranked as the classifier ranks outcomes."""
         for outcome in PRIORITY:
             for finding in self.findings:
@@ -67,7 +67,7 @@ class SearchResult:
         primary = self.primary
         return primary.outcome if primary else Outcome.OK
 
-    def finding(self, outcome: Outcome) -> Finding | None:
+    def finding(self, outcome: Outcome) -> SearchFinding | None:
         return next((f for f in self.findings if f.outcome is outcome), None)
 
     def summary(self) -> str:
@@ -112,7 +112,7 @@ def _internal(error: BaseException) -> list[BaseException]:
     return [leaf for leaf, _ in _leaves(error) if _hypothesis_error(leaf)]
 
 
-def _violations(
+def violations_in(
     error: BaseException, last: StatefulViolation | None = None
 ) -> list[tuple[StatefulViolation, bool]]:
     """The model violations in `error`, each with whether it failed to replay.
@@ -173,14 +173,14 @@ def _first_line(error: BaseException) -> str:
 FLAKY_RERUNS = 2
 
 
-def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding]:
+def _run_once(machine: type[RequestHistory], settings: settings) -> list[SearchFinding]:
     try:
         # The falsifying example also lands in the exception's notes; keep stdout quiet.
         with with_reporter(lambda _text: None):
             run_state_machine_as_test(machine, settings=settings)
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - sorted by `violations_in`, which re-raises the rest
         return [
-            Finding(
+            SearchFinding(
                 outcome=violation.outcome,
                 message=violation.message,
                 steps=violation.steps,
@@ -190,7 +190,7 @@ def _run_once(machine: type[RequestHistory], settings: settings) -> list[Finding
                 flaky=flaky,
                 note=replay_note(error) if flaky else "",
             )
-            for violation, flaky in _violations(error, machine.stats.last_violation)
+            for violation, flaky in violations_in(error, machine.stats.last_violation)
         ]
     return []
 
@@ -209,7 +209,7 @@ def search(
     started = time.perf_counter()
     before = machine.stats.examples
     taken_before = machine.stats.taken_back
-    findings: list[Finding] = []
+    findings: list[SearchFinding] = []
     for _ in range(1 + flaky_reruns):
         found = _run_once(machine, settings)
         findings += found
@@ -255,7 +255,7 @@ def markdown_report(
     for number, finding in enumerate(ranked, 1):
         steps = len(finding.steps)
         lines += [
-            f"## Finding {number}: {finding.outcome.value}, shrunk to {steps} "
+            f"## SearchFinding {number}: {finding.outcome.value}, shrunk to {steps} "
             f"step{'s' if steps != 1 else ''}" + (" (flaky)" if finding.flaky else ""),
             "",
             f"{finding.message}",

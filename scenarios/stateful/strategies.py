@@ -91,7 +91,7 @@ def user_texts(
 
 
 @dataclass(frozen=True)
-class BadInput:
+class InputToRefuse:
     """One input the app must refuse with a 4xx naming `field`, storing nothing."""
 
     kind: str
@@ -107,7 +107,7 @@ class BadInput:
 
     def __repr__(self) -> str:
         shown = self.body if self.body is not None else self.raw_session or self.content
-        return f"BadInput({self.kind}: {_show(shown)})"
+        return f"InputToRefuse({self.kind}: {abridged(shown)})"
 
     def _repr_pretty_(self, printer: RepresentationPrinter, cycle: bool) -> None:
         printer.text(repr(self))
@@ -134,7 +134,7 @@ def _insert(text: str, at: int, what: str) -> str:
 @lru_cache
 def bad_inputs(
     max_chars: int = DEFAULT_MAX_CONTENT_CHARS, min_chars: int = 1
-) -> st.SearchStrategy[BadInput]:
+) -> st.SearchStrategy[InputToRefuse]:
     """Every kind of input the app must reject: blank, too short (below `min_chars`), too long,
     NUL, lone surrogate (as a raw JSON body, since it cannot be encoded), wrong type, missing,
     invalid UTF-8, bad id."""
@@ -143,7 +143,7 @@ def bad_inputs(
     undersized = (
         [
             st.text(VISIBLE, min_size=1, max_size=min_chars - 1).map(
-                lambda text: BadInput("undersized", content=text)
+                lambda text: InputToRefuse("undersized", content=text)
             )
         ]
         if min_chars > 1
@@ -151,22 +151,22 @@ def bad_inputs(
     )
     return st.one_of(
         *undersized,
-        st.just(BadInput("empty", content="")),
+        st.just(InputToRefuse("empty", content="")),
         st.text(st.sampled_from(WHITESPACE), min_size=1, max_size=20).map(
-            lambda text: BadInput("whitespace_only", content=text)
+            lambda text: InputToRefuse("whitespace_only", content=text)
         ),
         st.builds(
-            lambda unit, extra: BadInput("oversized", content=_fill(unit, max_chars + extra)),
+            lambda unit, extra: InputToRefuse("oversized", content=_fill(unit, max_chars + extra)),
             st.text(STORABLE, min_size=1, max_size=12),
             st.integers(1, 1_000),
         ),
         st.builds(
-            lambda text, at: BadInput("nul", content=_insert(text, at, "\x00")),
+            lambda text, at: InputToRefuse("nul", content=_insert(text, at, "\x00")),
             short,
             st.integers(0, 20),
         ),
         st.builds(
-            lambda text, at, code: BadInput(
+            lambda text, at, code: InputToRefuse(
                 "lone_surrogate", body=_raw_json(_insert(text, at, chr(code)))
             ),
             short,
@@ -180,10 +180,10 @@ def bad_inputs(
             st.none(),
             st.lists(short, max_size=3),
             st.dictionaries(short, short, max_size=2),
-        ).map(lambda value: BadInput("wrong_type", content=value)),
-        st.just(BadInput("missing_content", body=b"{}")),
+        ).map(lambda value: InputToRefuse("wrong_type", content=value)),
+        st.just(InputToRefuse("missing_content", body=b"{}")),
         short.map(
-            lambda text: BadInput(
+            lambda text: InputToRefuse(
                 "invalid_utf8",
                 field="body",
                 body=b'{"content": "' + text.encode("utf-8").replace(b'"', b"") + b'\xff"}',
@@ -192,14 +192,15 @@ def bad_inputs(
         st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=40)
         .filter(_not_a_uuid)
         .map(
-            lambda raw: BadInput(
+            lambda raw: InputToRefuse(
                 "malformed_session_id", field="session_id", content="hello", raw_session=raw
             )
         ),
     )
 
 
-def _show(value: Any) -> str:
+def abridged(value: Any) -> str:
+    """`repr`, cut short for a long text, so a step of a history stays one readable line."""
     if isinstance(value, str | bytes) and len(value) > 40:
         return f"{value[:30]!r}… ({len(value)} {'chars' if isinstance(value, str) else 'bytes'})"
     return repr(value)

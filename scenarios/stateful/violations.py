@@ -70,22 +70,11 @@ VIOLATIONS: dict[Outcome, type[StatefulViolation]] = {
     )
 }
 
-Finding_ = tuple[Outcome, str]
 
-
-def _failure_outcome(response: ChatResponse) -> Outcome:
+def failure_outcome(response: ChatResponse) -> Outcome:
     """What an unexpected failure of a well-formed request shows, from its error code."""
     if response.error_code in FK_CODES:
         return Outcome.FK_VIOLATION
     if response.error_code in LOCK_CODES:
         return Outcome.LOCK_TIMEOUT
     return Outcome.ERROR
-
-
-def _describe(response: ChatResponse) -> str:
-    text = f"HTTP {response.status}"
-    if response.error_code:
-        text += f" {response.error_code}"
-    if response.invalid_fields:
-        text += f" naming {', '.join(response.invalid_fields)}"
-    return text

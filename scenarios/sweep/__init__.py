@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # at runtime each name is imported on first use: see __getatt
     from scenarios.sweep.requests import RequestPlan, SweepRequest, UsageError
     from scenarios.sweep.runner import RequestSweep, SweepResult, sweep
     from scenarios.sweep.sources import AppSource, open_app
-    from scenarios.sweep.verdicts import Outcome
+    from scenarios.sweep.verdicts import SweepVerdict
 
 # Where each public name lives. The package imports none of them when it loads, so importing
 # `scenarios.sweep.pytest_plugin` (registered in every pytest run) does not import SQLAlchemy.
@@ -38,18 +38,18 @@ _HOMES = {
     "RequestSweep": "runner",
     "SweepResult": "runner",
     "sweep": "runner",
-    "Outcome": "verdicts",
+    "SweepVerdict": "verdicts",
     "open_app": "sources",
 }
 
 __all__ = [
     "AppSource",
-    "Outcome",
     "RequestPlan",
     "RequestSweep",
     "SweepFault",
     "SweepRequest",
     "SweepResult",
+    "SweepVerdict",
     "UsageError",
     "open_app",
     "sweep",

@@ -154,7 +154,7 @@ class ServedApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        except Exception as error:  # the app raised instead of answering: a server says 500
+        except Exception as error:  # noqa: BLE001 - the app raised instead of answering: a server says 500
             return Answer(500, f"the app raised {type(error).__name__}: {error}")
         if not seen:
             return Answer(500, "the app returned without starting a response")
@@ -187,7 +187,7 @@ class _Lifespan:
 
         try:
             await self._app(scope, self._to_app.get, send)
-        except Exception:
+        except Exception:  # noqa: BLE001 - an app that raises on lifespan does not support it
             self._supported = False
             await self._from_app.put({"type": "lifespan.unsupported"})
 

@@ -35,7 +35,7 @@ from scenarios.sweep.requests import (
 )
 from scenarios.sweep.runner import DEFAULT_MAX_BOUNDARIES, RequestSweep, SweepResult, sweep
 from scenarios.sweep.sources import AppSource
-from scenarios.sweep.verdicts import Outcome
+from scenarios.sweep.verdicts import SweepVerdict
 
 _Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
@@ -148,19 +148,19 @@ def _usage(message: str) -> int:
     return 2
 
 
-def _summary(request: RequestSweep) -> str:
+def request_summary(request: RequestSweep) -> str:
     """One line for a request, passwords masked (the CLI prints it, the marker fails with it)."""
     name = request.request.describe()
     if request.atomic:
         return redact(f"atomic     {name}: {len(request.boundaries)} boundaries, all ok")
     parts = []
-    if request.first.outcome is not Outcome.OK:
+    if request.first.outcome is not SweepVerdict.OK:
         parts.append(f"with no fault {request.first.outcome} ({request.first.detail[:300]})")
-    for outcome in Outcome:
+    for outcome in SweepVerdict:
         where = [
             f"{b.event.index}{b.event.kind[0].upper()}"
             for b in request.boundaries
-            if b.judgement.outcome is outcome and outcome is not Outcome.OK
+            if b.judgement.outcome is outcome and outcome is not SweepVerdict.OK
         ]
         if where:
             parts.append(f"{outcome} at {', '.join(where)}")
@@ -196,7 +196,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     for request in result.requests:
-        print(_summary(request))
+        print(request_summary(request))
         if request.sampled:
             print(f"  sampled: {len(request.boundaries)} of {len(request.timeline)} boundaries run")
     print(f"{result.runs} runs in {result.duration_s:.1f} s on {result.db}")

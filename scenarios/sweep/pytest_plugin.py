@@ -37,11 +37,11 @@ SweepCall = Callable[..., "SweepResult"]
 
 def explain(result: SweepResult) -> str:
     """One line per request: what the sweep found, where."""
-    from scenarios.sweep.cli import _summary
+    from scenarios.sweep.cli import request_summary
 
     return "\n".join(
         [f"atomicity sweep of {result.app_factory} on {result.db}:"]
-        + [f"  {_summary(request)}" for request in result.requests]
+        + [f"  {request_summary(request)}" for request in result.requests]
     )
 
 

@@ -13,18 +13,18 @@ from scenarios.reporting import GridCell, Section, write_index
 from scenarios.reporting.runs import replace_run
 from scenarios.sweep.runner import BoundaryResult, RequestSweep, SweepResult
 from scenarios.sweep.snapshot import Change
-from scenarios.sweep.verdicts import Outcome
+from scenarios.sweep.verdicts import SweepVerdict
 
 FORMAT_VERSION = 1
 JSON_NAME = "sweep.json"
 MD_NAME = "sweep.md"
 # A colour for the eye and a letter for whoever cannot tell colours apart (or reads plain text).
 MARK = {
-    Outcome.OK: "🟩 ok",
-    Outcome.PARTIAL_COMMIT: "🟥 **P**",
-    Outcome.LOST_WRITE: "🟥 **L**",
-    Outcome.ERROR: "🟧 **E**",
-    Outcome.NOT_REACHED: "⬜ ?",
+    SweepVerdict.OK: "🟩 ok",
+    SweepVerdict.PARTIAL_COMMIT: "🟥 **P**",
+    SweepVerdict.LOST_WRITE: "🟥 **L**",
+    SweepVerdict.ERROR: "🟧 **E**",
+    SweepVerdict.NOT_REACHED: "⬜ ?",
 }
 KIND_LETTER = {"statement": "S", "commit": "C", "response": "R"}
 KIND_PLACE = {"statement": "before", "commit": "at", "response": "at the start of"}
@@ -73,7 +73,7 @@ def _request(sweep: RequestSweep) -> dict[str, Any]:
         "sampled": sweep.sampled,
         "stopped": sweep.stopped,
         "boundaries": [_boundary(b) for b in sweep.boundaries],
-        "summary": {str(o): n for o in Outcome if (n := sum(x is o for x in sweep.outcomes))},
+        "summary": {str(o): n for o in SweepVerdict if (n := sum(x is o for x in sweep.outcomes))},
     }
 
 
@@ -175,11 +175,11 @@ def to_markdown(sweeps: list[dict[str, Any]]) -> str:
         "",
         "A fault before each statement (S), at each commit (C) and at the start of the 2xx "
         "response (R) of each request, one run each, from the same starting data. "
-        f"{MARK[Outcome.OK]}: nothing stayed, or all of the request's writes (fault after its "
-        f"last commit); {MARK[Outcome.PARTIAL_COMMIT]} `partial_commit`; "
-        f"{MARK[Outcome.LOST_WRITE]} `lost_write` (2xx, rows missing); "
-        f"{MARK[Outcome.ERROR]} `error` (failed with no fault); "
-        f"{MARK[Outcome.NOT_REACHED]} `not_reached` (the rerun never met that boundary).",
+        f"{MARK[SweepVerdict.OK]}: nothing stayed, or all of the request's writes (fault after its "
+        f"last commit); {MARK[SweepVerdict.PARTIAL_COMMIT]} `partial_commit`; "
+        f"{MARK[SweepVerdict.LOST_WRITE]} `lost_write` (2xx, rows missing); "
+        f"{MARK[SweepVerdict.ERROR]} `error` (failed with no fault); "
+        f"{MARK[SweepVerdict.NOT_REACHED]} `not_reached` (the rerun never met that boundary).",
         "",
     ]
     for sweep in sweeps:
@@ -220,7 +220,7 @@ def _request_markdown(request: dict[str, Any]) -> list[str]:
     boundaries = request["boundaries"]
     if boundaries:
         header = [f"{b['index']}{KIND_LETTER[b['kind']]}" for b in boundaries]
-        marks = [MARK[Outcome(b["outcome"])] for b in boundaries]
+        marks = [MARK[SweepVerdict(b["outcome"])] for b in boundaries]
         lines += [
             "| " + " | ".join(header) + " |",
             "|" + "---|" * len(header),

@@ -31,7 +31,7 @@ from scenarios.sweep.snapshot import (
     take,
 )
 from scenarios.sweep.sources import AppFactory, AppSource, open_app
-from scenarios.sweep.verdicts import Judgement, Outcome, judge_faulted_run, judge_first_run
+from scenarios.sweep.verdicts import Judgement, SweepVerdict, judge_faulted_run, judge_first_run
 from scenarios.sweep.watch import RunWatch
 
 DEFAULT_MAX_BOUNDARIES = 200
@@ -56,12 +56,12 @@ class RequestSweep:
     stopped: str | None = None  # why the sweep could not go on (the database stayed locked)
 
     @property
-    def outcomes(self) -> list[Outcome]:
+    def outcomes(self) -> list[SweepVerdict]:
         return [self.first.outcome, *(b.judgement.outcome for b in self.boundaries)]
 
     @property
     def atomic(self) -> bool:
-        return self.stopped is None and all(o is Outcome.OK for o in self.outcomes)
+        return self.stopped is None and all(o is SweepVerdict.OK for o in self.outcomes)
 
     @property
     def statements(self) -> int:
@@ -181,9 +181,9 @@ class _Sweeper:
                 faulted = diff(before, after)
                 judgement = judge_faulted_run(answer, run, watch, faulted, complete)
                 struck = run.struck.sql if run.struck and run.struck.sql != planned.sql else None
-                if struck is not None and judgement.outcome is Outcome.OK:
+                if struck is not None and judgement.outcome is SweepVerdict.OK:
                     judgement = Judgement(
-                        Outcome.NOT_REACHED,
+                        SweepVerdict.NOT_REACHED,
                         f"the fault met {struck!r} where the first run had {planned.sql!r}: "
                         "the request does not repeat its statements, so this boundary is untested",
                         judgement.changes,
@@ -278,7 +278,7 @@ async def sweep(
 
 def _not_run(request: SweepRequest, reason: str) -> RequestSweep:
     """A request the sweep could not send: it needs a value an earlier request did not save."""
-    judgement = Judgement(Outcome.ERROR, f"not run: {reason}", ())
+    judgement = Judgement(SweepVerdict.ERROR, f"not run: {reason}", ())
     return RequestSweep(request, None, judgement, [], stopped=f"not run: {reason}")
 
 

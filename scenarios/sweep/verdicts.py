@@ -22,7 +22,7 @@ DETAIL_ROWS = 5  # rows named in a detail; the JSON keeps them all
 BODY_SHOWN_CHARS = 200  # of a response body, when the driver raised nothing to name instead
 
 
-class Outcome(StrEnum):
+class SweepVerdict(StrEnum):
     OK = "ok"
     PARTIAL_COMMIT = "partial_commit"  # failed, yet some but not all of its writes stayed
     LOST_WRITE = "lost_write"  # answered 2xx, yet rows it wrote are not in the database
@@ -32,7 +32,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Judgement:
-    outcome: Outcome
+    outcome: SweepVerdict
     detail: str
     changes: tuple[Change, ...]
 
@@ -62,21 +62,21 @@ def _failure(answer: Answer, watch: RunWatch) -> str:
 def judge_first_run(answer: Answer, watch: RunWatch, changes: list[Change]) -> Judgement:
     """The run with no fault: it must succeed, and keep every write it sent."""
     if answer.status is None:
-        return Judgement(Outcome.ERROR, answer.body, tuple(changes))
+        return Judgement(SweepVerdict.ERROR, answer.body, tuple(changes))
     if not answer.succeeded:
         detail = f"the request failed with no fault injected: {_failure(answer, watch)}"
         if changes:
             return Judgement(
-                Outcome.PARTIAL_COMMIT,
+                SweepVerdict.PARTIAL_COMMIT,
                 f"{detail}; yet these rows stayed: {_rows(changes)}",
                 tuple(changes),
             )
-        return Judgement(Outcome.ERROR, detail, ())
+        return Judgement(SweepVerdict.ERROR, detail, ())
     if lost := _lost(watch):
         cause = f" (the database raised {watch.cause})" if watch.cause else ""
-        return Judgement(Outcome.LOST_WRITE, f"{lost}{cause}", tuple(changes))
+        return Judgement(SweepVerdict.LOST_WRITE, f"{lost}{cause}", tuple(changes))
     return Judgement(
-        Outcome.OK, f"HTTP {answer.status}; {len(changes)} row(s) written", tuple(changes)
+        SweepVerdict.OK, f"HTTP {answer.status}; {len(changes)} row(s) written", tuple(changes)
     )
 
 
@@ -91,19 +91,19 @@ def judge_faulted_run(
     when it succeeded (None when it did not, so only 'nothing' is whole)."""
     if run.struck is None:
         return Judgement(
-            Outcome.NOT_REACHED,
+            SweepVerdict.NOT_REACHED,
             f"the request issued only {len(run.events)} event(s) this time; "
             "the boundary was never reached",
             tuple(changes),
         )
     whole = complete is not None and shape(changes) == complete
     if answer.status is None:
-        return Judgement(Outcome.ERROR, answer.body, tuple(changes))
+        return Judgement(SweepVerdict.ERROR, answer.body, tuple(changes))
     if answer.succeeded:
         if not whole:
             lost = _lost(watch)
             return Judgement(
-                Outcome.LOST_WRITE,
+                SweepVerdict.LOST_WRITE,
                 f"answered HTTP {answer.status} after the injected fault, "
                 f"but stored {len(changes)} row change(s) where the request makes "
                 f"{sum((complete or Counter()).values())}"
@@ -111,21 +111,21 @@ def judge_faulted_run(
                 tuple(changes),
             )
         return Judgement(
-            Outcome.OK,
+            SweepVerdict.OK,
             f"HTTP {answer.status}: the app recovered and stored everything",
             tuple(changes),
         )
     if not changes:
-        return Judgement(Outcome.OK, f"HTTP {answer.status}; nothing stayed", ())
+        return Judgement(SweepVerdict.OK, f"HTTP {answer.status}; nothing stayed", ())
     if whole:
         return Judgement(
-            Outcome.OK,
+            SweepVerdict.OK,
             f"HTTP {answer.status}; all of its writes stayed "
             "(the fault struck after its last commit)",
             tuple(changes),
         )
     return Judgement(
-        Outcome.PARTIAL_COMMIT,
+        SweepVerdict.PARTIAL_COMMIT,
         f"HTTP {answer.status}, yet {len(changes)} row change(s) stayed: {_rows(changes)}",
         tuple(changes),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from scenarios.guard import Finding, Kind, SessionGuard, UnitObserver
+from scenarios.guard import GuardFinding, Kind, SessionGuard, UnitObserver
 from scenarios.redaction import redact
 from scenarios.sweep.recorder import SweepFault
 from scenarios.timeline.recorder import describe_error, describe_statement
@@ -99,7 +99,7 @@ class RunWatch:
             self.guard.response_started(status)
 
     @property
-    def lost(self) -> tuple[Finding, ...]:
+    def lost(self) -> tuple[GuardFinding, ...]:
         """The guard's findings of rows written and not kept (once the run has ended)."""
         return tuple(f for f in self.guard.findings if f.kind in LOST_KINDS)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scenarios.guard import Finding, SessionGuard, UnitObserver
+from scenarios.guard import GuardFinding, SessionGuard, UnitObserver
 from scenarios.redaction import redact
 from scenarios.timeline.model import HTTP_LANE, EventKind, Lane, Timeline, TimelineEvent
 
@@ -141,7 +141,7 @@ class RequestRecorder:
     case being recorded; outside `recording()` it is the plain guard."""
 
     def __init__(
-        self, label: str, on_late: Callable[[Sequence[Finding]], None] | None = None
+        self, label: str, on_late: Callable[[Sequence[GuardFinding]], None] | None = None
     ) -> None:
         self.label = label
         self._case = _case.get()
@@ -151,7 +151,7 @@ class RequestRecorder:
         )
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> tuple[GuardFinding, ...]:
         return self.guard.findings
 
     @property

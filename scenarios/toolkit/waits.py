@@ -3,7 +3,7 @@
 The pack reports a reproduced bug in well under a second only if no request can wait forever:
 Postgres gets `lock_timeout` and `statement_timeout` (per connection, at connect), SQLite a
 busy timeout, and SQLite enforces foreign keys only on connections that ask for it (without the
-pragma the seed's FK error never shows). Set through SQLAlchemy's `do_connect` and `connect`
+pragma the incident app's FK error never shows). Set through SQLAlchemy's `do_connect` and `connect`
 events keyed on the engine's own driver, so it never depends on which driver SQLAlchemy picks
 by default for a bare `postgresql://` URL.
 """

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as make_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scenarios.databases import Database
-from scenarios.guard import Finding, Kind
+from scenarios.guard import GuardFinding, Kind
 from scenarios.guard.middleware import SessionGuardMiddleware
 from tests.guard.conftest import line_of
 
@@ -82,7 +82,9 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-async def post_and_wait(engine: AsyncEngine, ending: str, sink: list[Sequence[Finding]]) -> int:
+async def post_and_wait(
+    engine: AsyncEngine, ending: str, sink: list[Sequence[GuardFinding]]
+) -> int:
     """One request through the middleware; then the task it left running, bounded. Returns
     the notes stored, read on a connection of the test's own."""
     saving: set[asyncio.Task[None]] = set()
@@ -101,7 +103,7 @@ async def post_and_wait(engine: AsyncEngine, ending: str, sink: list[Sequence[Fi
 async def test_a_task_that_gives_up_its_save_under_a_201_is_named_when_it_ends(
     engine: AsyncEngine,
 ) -> None:
-    delivered: list[Sequence[Finding]] = []
+    delivered: list[Sequence[GuardFinding]] = []
     stored = await post_and_wait(engine, "rollback", delivered)
 
     assert stored == 0
@@ -114,7 +116,7 @@ async def test_a_task_that_gives_up_its_save_under_a_201_is_named_when_it_ends(
 
 
 async def test_a_task_that_commits_its_save_is_not_named(engine: AsyncEngine) -> None:
-    delivered: list[Sequence[Finding]] = []
+    delivered: list[Sequence[GuardFinding]] = []
     stored = await post_and_wait(engine, "commit", delivered)
 
     assert stored == 1

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.guard import Finding, Kind
+from scenarios.guard import GuardFinding, Kind
 from scenarios.guard.policy import DATA_RULES, Policy, PolicyError, parse_allowance, parse_rules
 
 
-def finding(kind: Kind, site: str | None = "app/repo.py:12", route: str | None = None) -> Finding:
-    return Finding(kind=kind, unit="POST /notes", message="...", site=site, route=route)
+def finding(
+    kind: Kind, site: str | None = "app/repo.py:12", route: str | None = None
+) -> GuardFinding:
+    return GuardFinding(kind=kind, unit="POST /notes", message="...", site=site, route=route)
 
 
 def test_the_default_strict_rules_are_the_ones_that_cost_data() -> None:
@@ -45,7 +47,7 @@ def test_the_default_strict_rules_are_the_ones_that_cost_data() -> None:
     ],
 )
 def test_an_entry_matches_its_rule_site_or_route_and_nothing_else(
-    entry: str, matched: Finding, missed: Finding
+    entry: str, matched: GuardFinding, missed: GuardFinding
 ) -> None:
     allowance = parse_allowance(entry, origin="ini")
     assert allowance.matches(matched)

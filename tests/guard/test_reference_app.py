@@ -37,7 +37,7 @@ async def test_guard_names_the_line_that_opens_the_second_session(
     async with client_for(reference_database, "two_sessions") as client:
         response, unit = await send_first_message(client)
 
-    assert response.status_code >= 400  # the seed's failure: FK violation or a lock wait
+    assert response.status_code >= 400  # the incident app's failure: FK violation or a lock wait
     extra = [f for f in unit.findings if f.kind is Kind.EXTRA_SESSION]
     assert len(extra) == 1
     assert extra[0].site == second_session_site()

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from scenarios.databases import Database
-from scenarios.guard import Finding, Kind, middleware
+from scenarios.guard import GuardFinding, Kind, middleware
 from scenarios.guard.clients import watch_test_clients
 from scenarios.guard.middleware import SessionGuardMiddleware, pop_sink, push_sink
 from tests.guard.apps import notes_api
@@ -46,7 +46,7 @@ def site(tag: str, path: Path = APP_FILE) -> str:
     return f"tests/guard/apps/{path.name}:{line_of(path, f'# guard: {tag}')}"
 
 
-Units = list[Sequence[Finding]]
+Units = list[Sequence[GuardFinding]]
 
 
 @pytest.fixture

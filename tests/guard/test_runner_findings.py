@@ -10,10 +10,11 @@ import pytest
 
 import reference_app
 from reference_app.adapter import RUNS_CODE_AFTER_RESPONSE, TARGET
+from scenarios.case_result import CaseResult
 from scenarios.databases import Database
 from scenarios.matrix import MatrixRun
-from scenarios.report import markdown_document, matrix_document
-from scenarios.runner import CaseResult, run_case
+from scenarios.reporting.matrix import markdown_document, matrix_document
+from scenarios.runner import run_case
 from scenarios.scenario import load_pack
 from tests.guard.conftest import line_of, second_session_site
 

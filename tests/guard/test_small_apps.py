@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as make_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from scenarios.databases import Database
-from scenarios.guard import Finding, Kind, SessionGuardError, session_guard
+from scenarios.guard import GuardFinding, Kind, SessionGuardError, session_guard
 from tests.guard.conftest import count_rows, line_of
 
 THIS_FILE = Path(__file__)
@@ -186,7 +186,7 @@ async def test_concurrent_units_in_one_event_loop_do_not_mix(engine: AsyncEngine
     # on SQLite, so the correct unit waits only for the session to open.)
     second_opened = asyncio.Event()
 
-    async def buggy() -> tuple[Finding, ...]:
+    async def buggy() -> tuple[GuardFinding, ...]:
         async with session_guard("collect", label="buggy") as unit, maker() as db:
             await db.execute(text("SELECT 1"))
             buggy_began.set()
@@ -198,7 +198,7 @@ async def test_concurrent_units_in_one_event_loop_do_not_mix(engine: AsyncEngine
             await db.commit()
         return unit.findings
 
-    async def correct() -> tuple[Finding, ...]:
+    async def correct() -> tuple[GuardFinding, ...]:
         async with session_guard("collect", label="correct") as unit:
             await buggy_began.wait()
             async with maker() as db:
@@ -294,11 +294,11 @@ async def test_raise_mode_keeps_the_original_error_and_adds_the_findings_as_a_no
 
 
 def test_findings_are_plain_json() -> None:
-    finding = Finding(
+    finding = GuardFinding(
         Kind.LOST_WRITE, "request", "2 rows flushed", site="app.py:3", rows={"notes": 2}
     )
     encoded = json.dumps(finding.as_dict())
-    assert Finding.from_dict(json.loads(encoded)) == finding
+    assert GuardFinding.from_dict(json.loads(encoded)) == finding
 
 
 # -- the same, sync ------------------------------------------------------------------------------

@@ -356,14 +356,14 @@ def test_a_failure_of_the_check_on_one_file_is_reported_and_the_rest_is_checked(
     """The last line of defence for "never a traceback": a gap in the check itself."""
     import scenarios.lint.run as check_module
 
-    real = check_module._module_rules
+    real = check_module.module_rules
 
     def failing_on_db(project_, module, context):
         if module.path.name == "db.py":
             raise KeyError("a shape the check does not know")
         return real(project_, module, context)
 
-    monkeypatch.setattr(check_module, "_module_rules", failing_on_db)
+    monkeypatch.setattr(check_module, "module_rules", failing_on_db)
     assert main(["app"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith("app/service.py:8: SCN001")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from scenarios.lint.resolve import Project, Scope
+from scenarios.lint.project import Project
+from scenarios.lint.scope import Scope
 
 DEPTH = 12  # classes in the chain
 READS = 40  # `self.<name>` reads in each leaf method
@@ -48,4 +49,4 @@ def test_method_lookups_do_not_grow_with_the_reads(tmp_path: Path) -> None:
     assert resolved == 3 * READS
     # each (class, name) body is searched once: at most DEPTH + 1 classes per name, whereas
     # searching per read costs 3 * READS * (DEPTH + 1 - depth of the helper) searches
-    assert project.method_lookups <= NAMES * (DEPTH + 1)
+    assert project.members.method_lookups <= NAMES * (DEPTH + 1)

@@ -18,14 +18,14 @@ import pytest
 from packaging.requirements import Requirement
 
 from scenarios import cli
+from scenarios.case_result import CaseResult
 from scenarios.databases import (
     PG_URL_VARIABLE,
     PostgresUnavailable,
-    _admin_connection,
     postgres_server_url,
+    scratch_postgres,
 )
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -79,12 +79,13 @@ def test_a_bare_postgresql_url_is_given_the_asyncpg_driver(monkeypatch) -> None:
 async def test_without_the_postgresql_extra_the_cells_are_skipped_naming_it(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "asyncpg", None)
     with pytest.raises(PostgresUnavailable, match=r"two-sessions-harness\[postgresql\]"):
-        await _admin_connection(postgres_server_url())
+        async with scratch_postgres(postgres_server_url()):
+            pass
 
 
 def test_without_the_stateful_extra_the_matrix_leaves_the_search_out(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "scenarios.stateful", None)
-    assert cli._stateful_search(10, Path("reports")) is None
+    assert cli.stateful_search(10, Path("reports")) is None
     assert "two-sessions-harness[stateful]" in cli.STATEFUL_WITHOUT_HYPOTHESIS
 
 
@@ -100,7 +101,7 @@ def test_the_cli_prints_a_flaky_finding_even_when_it_was_expected(capsys) -> Non
         "lost_write (flaky: Hypothesis could not replay this history the same way) in 2 step(s)",
         0.1,
     )
-    cli._progress(quiet=True)(result)  # type: ignore[operator]
+    cli.progress_printer(quiet=True)(result)  # type: ignore[operator]
     assert "note: w-sqlite-stateful[search]: lost_write (flaky: " in capsys.readouterr().out
 
 

@@ -32,13 +32,14 @@ import pytest
 
 from examples.support_desk.adapter import TARGET
 from scenarios import inputs, plugin
+from scenarios.case_result import CaseResult
 from scenarios.cli import build_parser
 from scenarios.databases import KINDS, Database
 from scenarios.guard import pytest_plugin as guard_plugin
 from scenarios.guard.policy import DATA_RULES, parse_allowance, parse_rules
 from scenarios.loading import load_attribute
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult, run_scenarios
+from scenarios.runner import run_scenarios
 from scenarios.scenario import load_scenario
 from scenarios.sweep.app import SweepRequest, load_factory
 from scenarios.sweep.cli import app_source

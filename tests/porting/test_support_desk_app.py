@@ -1,5 +1,6 @@
 """The support desk itself, called as plain functions: the correct version commits everything,
-the buggy twin shows the seed's failures, checked with plain SQL on a connection of its own."""
+the buggy twin shows the incident app's failures, checked with plain SQL on a connection of its
+own."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_the_buggy_twin_answers_in_an_existing_thread_and_loses_both_posts(
     desk_engine: Engine,
 ) -> None:
     seed_thread(desk_engine, 7)
-    ask(desk_engine, "fresh_session", 7, "Any news?")  # no error: the seed's silent loss
+    ask(desk_engine, "fresh_session", 7, "Any news?")  # no error: the incident app's silent loss
     assert count(desk_engine, "posts") == 0
 
 

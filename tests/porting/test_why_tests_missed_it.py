@@ -131,7 +131,7 @@ def sqlite_without_fk_pragma(desk_sqlite: Database, desk_engine_sqlite: Engine) 
 
 
 def lose_the_thread_then_remember_it(engine: Engine) -> None:
-    """The seed's order: the repository's own session flushes the new thread and is closed
+    """The incident app's order: the repository's own session flushes the new thread and is closed
     without a commit; then the request's session writes the memory row pointing at it."""
     with Session(engine) as repository_session:
         ThreadRepository(repository_session).open_if_new(7)

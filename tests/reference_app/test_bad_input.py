@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
+from benchmarks.audit import read_rows
 from scenarios.databases import Database
-from tests.reference_app.conftest import fresh_rows, post, reference_client
+from tests.reference_app.conftest import post, reference_client
 
 BAD_BODIES = [
     pytest.param(b'{"content": ""}', "content", id="empty"),
@@ -36,7 +37,7 @@ async def test_invalid_body_gets_a_422_naming_the_field_and_stores_nothing(
         )
     assert response.status_code == 422
     assert field in [problem["field"] for problem in response.json()["detail"]]
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert [c for _, c, _ in rows.messages_of(session_id)] == ["Earlier", "Echo: Earlier"]
 
 
@@ -50,7 +51,7 @@ async def test_malformed_session_id_gets_a_422_naming_session_id(
         response = await client.post(f"/sessions/{session_id}/messages", json={"content": "hi"})
     assert response.status_code == 422
     assert [problem["field"] for problem in response.json()["detail"]] == ["session_id"]
-    assert (await fresh_rows(clean_database)).sessions == set()
+    assert (await read_rows(clean_database)).sessions == set()
 
 
 async def test_text_that_looks_like_sql_or_markup_is_stored_verbatim(
@@ -62,7 +63,7 @@ async def test_text_that_looks_like_sql_or_markup_is_stored_verbatim(
         assert (await post(client, session_id, content)).status_code == 201
         read = await client.get(f"/sessions/{session_id}/messages")
     assert read.json()["messages"][0]["content"] == content
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert rows.messages_of(session_id)[0] == ("user", content, 0)
 
 

@@ -17,12 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from benchmarks.audit import read_rows
 from reference_app.application.checkpoints import checkpoint_hook
 from reference_app.infrastructure.database import create_engine, create_schema
 from reference_app.server_transport import late_failures
 from scenarios.databases import Database, open_scratch_database
 from scenarios.expectations import requirement_met
-from tests.reference_app.conftest import fault_at, fresh_rows, post, reference_client
+from tests.reference_app.conftest import fault_at, post, reference_client
 
 # What this module proves is FastAPI's: since 0.118 a dependency's code after `yield` runs after
 # the response is sent, and since 0.121 `Depends(..., scope="function")` runs it before. On an
@@ -53,11 +54,12 @@ async def test_commit_in_dependency_answers_201_and_loses_the_rows_when_it_fails
         "Echo: Told it was saved",
     ]
     assert late == ["InjectedFault: fault injected at after_response"] * 2
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert [c for _, c, _ in rows.messages_of(existing)] == ["Earlier", "Echo: Earlier"]
-    assert str(new) not in rows.sessions
+    assert new not in rows.sessions
     assert rows.messages_of(new) == []
-    assert rows.agent_contexts == [(str(existing), str(existing))]
+    assert rows.context_sessions() == [existing]
+    assert not rows.orphans
 
 
 async def test_commit_before_response_keeps_what_it_acknowledged(
@@ -70,12 +72,13 @@ async def test_commit_before_response_keeps_what_it_acknowledged(
     ):
         response = await post(client, session_id, "Committed before the 201")
     assert response.status_code == 201
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert rows.messages_of(session_id) == [
         ("user", "Committed before the 201", 0),
         ("assistant", "Echo: Committed before the 201", 1),
     ]
-    assert rows.agent_contexts == [(str(session_id), str(session_id))]
+    assert rows.context_sessions() == [session_id]
+    assert not rows.orphans
 
 
 @asynccontextmanager
@@ -109,7 +112,7 @@ async def test_a_read_right_after_the_201_sees_the_message_only_when_committed_f
             await asyncio.wait_for(reached.wait(), BOUND_S)
         # The client has its answer now; the app is held after it. Read as a client would.
         read = await client.get(f"/sessions/{session_id}/messages")
-        rows_while_held = await fresh_rows(clean_database)
+        rows_while_held = await read_rows(clean_database)
         release.set()
         response = await asyncio.wait_for(sending, BOUND_S)
     assert response.status_code == 201
@@ -118,7 +121,7 @@ async def test_a_read_right_after_the_201_sees_the_message_only_when_committed_f
     held = [c for _, c, _ in rows_while_held.messages_of(session_id)]
     assert ("Just acknowledged" in held) is visible
     # Once released, the commit runs: the message was late, not lost.
-    after = [c for _, c, _ in (await fresh_rows(clean_database)).messages_of(session_id)]
+    after = [c for _, c, _ in (await read_rows(clean_database)).messages_of(session_id)]
     assert "Just acknowledged" in after
 
 
@@ -180,7 +183,7 @@ async def test_a_deferred_foreign_key_fails_the_commit_after_the_response_on_pos
                 await _delete_chat(database.url, session_id)
                 release.set()
                 response = await asyncio.wait_for(sending, BOUND_S)
-        rows = await fresh_rows(database)
+        rows = await read_rows(database)
     assert response.status_code == status
     if status == 201:
         assert len(late) == 1
@@ -189,4 +192,4 @@ async def test_a_deferred_foreign_key_fails_the_commit_after_the_response_on_pos
         assert late == []
         assert response.json()["code"] == "23503"
     assert rows.messages_of(session_id) == []
-    assert str(session_id) not in rows.sessions
+    assert session_id not in rows.sessions

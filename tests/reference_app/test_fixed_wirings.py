@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from benchmarks.audit import read_rows
 from scenarios.databases import Database
-from tests.reference_app.conftest import fault_at, fresh_rows, post, reference_client
+from tests.reference_app.conftest import fault_at, post, reference_client
 
 FIXED = ["shared_session", "unit_of_work"]
 
@@ -22,13 +23,14 @@ async def test_fixed_wiring_persists_session_messages_and_agent_context(
     async with reference_client(clean_database, wiring) as client:
         response = await post(client, session_id, "Hello, I need help")
     assert response.status_code == 201
-    rows = await fresh_rows(clean_database)
-    assert str(session_id) in rows.sessions
+    rows = await read_rows(clean_database)
+    assert session_id in rows.sessions
     assert rows.messages_of(session_id) == [
         ("user", "Hello, I need help", 0),
         ("assistant", "Echo: Hello, I need help", 1),
     ]
-    assert rows.agent_contexts == [(str(session_id), str(session_id))]  # the FK resolves
+    assert rows.context_sessions() == [session_id]
+    assert not rows.orphans  # the FK resolves
 
 
 @pytest.mark.parametrize("wiring", FIXED)
@@ -46,11 +48,12 @@ async def test_fixed_wiring_rolls_back_everything_on_a_failure_after_save(
             second = await post(client, new, "Fails in a new chat")
     assert first.status_code == second.status_code == 500
     assert first.json()["code"] == "injected_fault"
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert [c for _, c, _ in rows.messages_of(existing)] == ["Earlier", "Echo: Earlier"]
-    assert str(new) not in rows.sessions
+    assert new not in rows.sessions
     assert rows.messages_of(new) == []
-    assert rows.agent_contexts == [(str(existing), str(existing))]
+    assert rows.context_sessions() == [existing]
+    assert not rows.orphans
 
 
 @pytest.mark.parametrize("wiring", FIXED)
@@ -72,9 +75,10 @@ async def test_commit_in_save_persists_on_the_happy_path(clean_database: Databas
     session_id = uuid.uuid4()
     async with reference_client(clean_database, "commit_in_save") as client:
         assert (await post(client, session_id, "Hello")).status_code == 201
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert rows.messages_of(session_id) == [("user", "Hello", 0), ("assistant", "Echo: Hello", 1)]
-    assert rows.agent_contexts == [(str(session_id), str(session_id))]
+    assert rows.context_sessions() == [session_id]
+    assert not rows.orphans
 
 
 async def test_commit_in_save_leaves_a_partial_commit_when_a_later_step_fails(
@@ -88,8 +92,8 @@ async def test_commit_in_save_leaves_a_partial_commit_when_a_later_step_fails(
     ):
         response = await post(client, session_id, "Fails after the reply is saved")
     assert response.status_code == 500
-    rows = await fresh_rows(clean_database)
-    assert str(session_id) in rows.sessions
+    rows = await read_rows(clean_database)
+    assert session_id in rows.sessions
     assert rows.messages_of(session_id) == [
         ("user", "Fails after the reply is saved", 0),
         ("assistant", "Echo: Fails after the reply is saved", 1),

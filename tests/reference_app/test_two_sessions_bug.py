@@ -9,26 +9,27 @@ import uuid
 import httpx
 import pytest
 
+from benchmarks.audit import read_rows
 from reference_app import serving
 from reference_app.api.app import create_app
 from reference_app.infrastructure.database import SQLITE_BUSY_TIMEOUT_S, create_engine
 from scenarios.databases import Database
-from tests.reference_app.conftest import empty_tables, fresh_rows, post, reference_client
+from tests.reference_app.conftest import post, reference_client
 
 
 async def test_two_sessions_on_postgres_fails_the_agent_context_fk_and_keeps_nothing(
     postgres_database: Database,
 ) -> None:
-    await empty_tables(postgres_database)
+    await serving.empty_tables(postgres_database.url)
     session_id = uuid.uuid4()
     async with reference_client(postgres_database, "two_sessions") as client:
         response = await post(client, session_id, "Hello")
     assert response.status_code == 500
     assert response.json()["code"] == "23503"  # ForeignKeyViolationError, as in the seed
-    rows = await fresh_rows(postgres_database)
+    rows = await read_rows(postgres_database)
     assert rows.messages_of(session_id) == []
-    assert str(session_id) not in rows.sessions
-    assert rows.agent_contexts == []
+    assert session_id not in rows.sessions
+    assert not rows.agent_contexts
 
 
 async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
@@ -36,7 +37,7 @@ async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
 ) -> None:
     """The wait is bounded by configuration, read back from the app's own connection, not by a
     stopwatch: a wall-clock threshold fails on a busy machine and proves nothing more."""
-    await empty_tables(sqlite_database)
+    await serving.empty_tables(sqlite_database.url)
     session_id = uuid.uuid4()
     async with serving.serve(sqlite_database.url, "two_sessions") as served:
         response = await post(served.client, session_id, "Hello")
@@ -45,16 +46,17 @@ async def test_two_sessions_on_sqlite_fails_with_the_bounded_lock_error(
     assert response.status_code == 409
     assert response.json()["code"] == "SQLITE_BUSY"
     assert busy_timeout_ms == round(SQLITE_BUSY_TIMEOUT_S * 1000)
-    rows = await fresh_rows(sqlite_database)
+    rows = await read_rows(sqlite_database)
     assert rows.sessions == set()
-    assert rows.messages == []
-    assert rows.agent_contexts == []
+    assert not rows.messages
+    assert not rows.agent_contexts
 
 
 async def test_two_sessions_acknowledges_a_message_that_a_fresh_connection_cannot_find(
     clean_database: Database,
 ) -> None:
-    """The seed's "Saved conversation ..." that was not: the lost-write shape on both databases."""
+    """The incident app's "Saved conversation ..." that was not: the lost-write shape on both
+    databases."""
     session_id = uuid.uuid4()
     async with reference_client(clean_database, "shared_session") as client:
         assert (await post(client, session_id, "An earlier message")).status_code == 201
@@ -62,7 +64,7 @@ async def test_two_sessions_acknowledges_a_message_that_a_fresh_connection_canno
         response = await post(client, session_id, "A message that will be lost")
     assert response.status_code == 201
     assert next(m["content"] for m in response.json()["messages"]) == "A message that will be lost"
-    rows = await fresh_rows(clean_database)
+    rows = await read_rows(clean_database)
     assert [c for _, c, _ in rows.messages_of(session_id)] == [
         "An earlier message",
         "Echo: An earlier message",
@@ -109,4 +111,4 @@ async def test_two_sessions_on_a_one_connection_pool_fails_fast_with_pool_timeou
     assert response.status_code == 503
     assert response.json()["code"] == "pool_timeout"
     assert response.json()["retryable"] is True
-    assert (await fresh_rows(clean_database)).messages == []
+    assert not (await read_rows(clean_database)).messages

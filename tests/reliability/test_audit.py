@@ -7,8 +7,10 @@ import uuid
 
 import pytest
 
-from benchmarks.load import KINDS, LoadPlan, Rows, Sent, audit, percentile
+from benchmarks.audit import KINDS, Rows, audit, percentile
+from benchmarks.load import LoadPlan, Sent
 from scenarios.databases import Database
+from tests.reliability.support import violations
 
 DB = Database("sqlite", "sqlite+aiosqlite:///unused.sqlite3")
 CHAT = uuid.UUID(int=1)
@@ -114,8 +116,8 @@ def test_a_slow_statement_is_a_figure_that_fails_no_test_unless_asked_for() -> N
     """A busy machine stretches statements; the load tests must not fail on wall-clock."""
     sent = [_sent(0, 409, "SQLITE_BUSY")]
     slow = audit("w", DB, PLAN, sent, [], _rows(contexts=0, sessions=()), 1.0, 5.0)
-    assert slow.violations() == []
-    assert [v.split(":")[0] for v in slow.violations(timings=True)] == ["slow_statement"]
+    assert violations(slow) == []
+    assert [v.split(":")[0] for v in violations(slow, timings=True)] == ["slow_statement"]
 
 
 def test_an_injected_fault_is_a_clear_failure_only_for_the_request_that_carried_it() -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from benchmarks.load import read_rows, send_one, serving
+from benchmarks.audit import read_rows
+from benchmarks.load import send_one, serving
 from reference_app.api.schemas import MAX_CONTENT_CHARS
 from scenarios.databases import Database
 
@@ -19,7 +20,7 @@ UNKNOWN = "unknown"  # stands for a fresh, never-used session id in the path
 
 
 @dataclass(frozen=True)
-class BadInput:
+class BodyToRefuse:
     """One malformed request. `body` is sent verbatim; `session` replaces the session id in the
     path. `field` is what the 4xx must name; `stored` is the content that must be stored as is."""
 
@@ -43,38 +44,38 @@ PADDED_TEXT = "  keeps its padding\n\tand newlines  \n"
 AT_THE_LIMIT = "y" * MAX_CONTENT_CHARS
 
 CASES = {
-    "empty": BadInput(_json(""), field="content"),
-    "whitespace-only": BadInput(_json(" \n\t\u3000 "), field="content"),
-    "oversized": BadInput(_json("x" * (MAX_CONTENT_CHARS + 1)), field="content"),
-    "nul-byte": BadInput(_json("nul \x00 byte"), field="content"),
-    "lone-high-surrogate": BadInput(b'{"content": "lone \\ud800 surrogate"}', field="content"),
-    "lone-low-surrogate": BadInput(b'{"content": "lone \\udfff surrogate"}', field="content"),
-    "invalid-utf8": BadInput(b'{"content": "\xff\xfe bytes"}', field="body"),
-    "truncated-json": BadInput(b'{"content": "no end', field="body"),
-    "empty-body": BadInput(b"", field="body"),
-    "body-not-an-object": BadInput(b'"just a string"', field="body"),
-    "body-is-a-list": BadInput(b'[{"content": "hi"}]', field="body"),
-    "not-json-content-type": BadInput(_json("hi"), content_type="text/plain", field="body"),
-    "content-is-a-number": BadInput(_json(42), field="content"),
-    "content-is-null": BadInput(_json(None), field="content"),
-    "content-is-a-list": BadInput(_json(["hi"]), field="content"),
-    "content-is-a-boolean": BadInput(_json(True), field="content"),
-    "missing-content": BadInput(b'{"text": "hi"}', field="content"),
-    "unexpected-field": BadInput(b'{"content": "hi", "role": "system"}', field="role"),
-    "malformed-session-id": BadInput(session="not-a-uuid", field="session_id"),
-    "session-id-with-sql": BadInput(session="1'; DROP TABLE sessions;--", field="session_id"),
-    "session-id-too-short": BadInput(session="1234", field="session_id"),
-    "unknown-session-read": BadInput(session=UNKNOWN, method="GET", status=404),
-    "unknown-session-post-creates-it": BadInput(session=UNKNOWN, status=201, stored="hi there"),
-    "sql-text-verbatim": BadInput(status=201, stored=SQL_TEXT),
-    "markup-text-verbatim": BadInput(status=201, stored=MARKUP_TEXT),
-    "unicode-text-verbatim": BadInput(status=201, stored=UNICODE_TEXT),
-    "padding-kept-verbatim": BadInput(status=201, stored=PADDED_TEXT),
-    "exactly-at-the-limit": BadInput(status=201, stored=AT_THE_LIMIT),
+    "empty": BodyToRefuse(_json(""), field="content"),
+    "whitespace-only": BodyToRefuse(_json(" \n\t\u3000 "), field="content"),
+    "oversized": BodyToRefuse(_json("x" * (MAX_CONTENT_CHARS + 1)), field="content"),
+    "nul-byte": BodyToRefuse(_json("nul \x00 byte"), field="content"),
+    "lone-high-surrogate": BodyToRefuse(b'{"content": "lone \\ud800 surrogate"}', field="content"),
+    "lone-low-surrogate": BodyToRefuse(b'{"content": "lone \\udfff surrogate"}', field="content"),
+    "invalid-utf8": BodyToRefuse(b'{"content": "\xff\xfe bytes"}', field="body"),
+    "truncated-json": BodyToRefuse(b'{"content": "no end', field="body"),
+    "empty-body": BodyToRefuse(b"", field="body"),
+    "body-not-an-object": BodyToRefuse(b'"just a string"', field="body"),
+    "body-is-a-list": BodyToRefuse(b'[{"content": "hi"}]', field="body"),
+    "not-json-content-type": BodyToRefuse(_json("hi"), content_type="text/plain", field="body"),
+    "content-is-a-number": BodyToRefuse(_json(42), field="content"),
+    "content-is-null": BodyToRefuse(_json(None), field="content"),
+    "content-is-a-list": BodyToRefuse(_json(["hi"]), field="content"),
+    "content-is-a-boolean": BodyToRefuse(_json(True), field="content"),
+    "missing-content": BodyToRefuse(b'{"text": "hi"}', field="content"),
+    "unexpected-field": BodyToRefuse(b'{"content": "hi", "role": "system"}', field="role"),
+    "malformed-session-id": BodyToRefuse(session="not-a-uuid", field="session_id"),
+    "session-id-with-sql": BodyToRefuse(session="1'; DROP TABLE sessions;--", field="session_id"),
+    "session-id-too-short": BodyToRefuse(session="1234", field="session_id"),
+    "unknown-session-read": BodyToRefuse(session=UNKNOWN, method="GET", status=404),
+    "unknown-session-post-creates-it": BodyToRefuse(session=UNKNOWN, status=201, stored="hi there"),
+    "sql-text-verbatim": BodyToRefuse(status=201, stored=SQL_TEXT),
+    "markup-text-verbatim": BodyToRefuse(status=201, stored=MARKUP_TEXT),
+    "unicode-text-verbatim": BodyToRefuse(status=201, stored=UNICODE_TEXT),
+    "padding-kept-verbatim": BodyToRefuse(status=201, stored=PADDED_TEXT),
+    "exactly-at-the-limit": BodyToRefuse(status=201, stored=AT_THE_LIMIT),
 }
 
 
-async def _send(client: httpx.AsyncClient, case: BadInput, session: str) -> httpx.Response:
+async def _send(client: httpx.AsyncClient, case: BodyToRefuse, session: str) -> httpx.Response:
     path = f"/sessions/{session}/messages"
     if case.method == "GET":
         return await client.get(path)
@@ -87,7 +88,7 @@ async def _send(client: httpx.AsyncClient, case: BadInput, session: str) -> http
 @pytest.mark.parametrize("wiring", FIXED)
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 async def test_malformed_request_gets_a_clear_4xx_or_is_stored_exactly(
-    clean_database: Database, wiring: str, case: BadInput
+    clean_database: Database, wiring: str, case: BodyToRefuse
 ) -> None:
     earlier = uuid.uuid4()
     fresh = uuid.uuid4()

@@ -17,15 +17,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.load import (
-    empty_tables,
-    read_rows,
-    seed_history,
-    send_one,
-    serving,
-)
+from benchmarks.audit import read_rows
+from benchmarks.load import seed_history, send_one, serving
 from reference_app.application.checkpoints import checkpoint_hook
 from reference_app.infrastructure.database import SQLITE_BUSY_TIMEOUT_S
+from reference_app.serving import empty_tables
 from scenarios.adapter import POINTS
 from scenarios.databases import Database
 
@@ -85,7 +81,7 @@ async def test_postgres_connection_killed_mid_request_fails_clearly_and_the_next
     postgres_database: Database, wiring: str, point: str
 ) -> None:
     database = postgres_database
-    await empty_tables(database)
+    await empty_tables(database.url)
     session_id = uuid.uuid4()
     async with serving(database, wiring) as app:
         connects = ConnectCounter(app.engine)
@@ -135,7 +131,7 @@ async def test_pool_pre_ping_replaces_a_pooled_connection_the_server_killed(
 ) -> None:
     """The app's engine pings before reuse; the control without it shows the kill is real."""
     database = postgres_database
-    await empty_tables(database)
+    await empty_tables(database.url)
     session_id = uuid.uuid4()
     async with serving(database, "unit_of_work", pool_pre_ping=pre_ping) as app:
         assert (await send_one(app.client, 0, session_id, "before")).acknowledged
@@ -210,7 +206,7 @@ async def test_sqlite_write_lock_held_by_another_process_fails_within_the_bound_
     sqlite_database: Database, wiring: str
 ) -> None:
     database = sqlite_database
-    await empty_tables(database)
+    await empty_tables(database.url)
     existing, new = uuid.uuid4(), uuid.uuid4()
     await seed_history(database, [existing])
     path = make_url(database.url).database

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.load import Rows, read_rows, seed_history, send_one, serving
+from benchmarks.audit import Rows, read_rows
+from benchmarks.load import seed_history, send_one, serving
 from reference_app.wirings import WIRINGS
 from scenarios.adapter import POINTS
 from scenarios.databases import Database

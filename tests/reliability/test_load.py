@@ -9,6 +9,7 @@ import pytest
 from benchmarks.load import LoadPlan, run_load
 from scenarios.databases import Database
 from tests.reliability.conftest import ReliabilityReport
+from tests.reliability.support import violations
 
 
 @pytest.mark.parametrize("wiring", ["shared_session", "unit_of_work"])
@@ -20,7 +21,7 @@ async def test_fixed_wiring_under_load_loses_nothing_and_leaves_nothing(
 ) -> None:
     audit = await run_load(clean_database, wiring, load_plan)
     reliability_report.load.append(audit.as_dict())
-    assert audit.violations() == []
+    assert violations(audit) == []
     assert audit.acknowledged > 0, audit.failures_by_code()
     assert audit.stored == audit.acknowledged
 
@@ -33,17 +34,17 @@ async def test_commit_in_save_under_load_shows_only_its_documented_partial_commi
     Both are counted in the report; anything else is a defect."""
     audit = await run_load(clean_database, "commit_in_save", load_plan)
     reliability_report.load.append(audit.as_dict())
-    assert audit.violations(allowed={"partial", "interleaved"}) == []
+    assert violations(audit, allowed={"partial", "interleaved"}) == []
     assert audit.acknowledged > 0, audit.failures_by_code()
 
 
 async def test_two_sessions_under_load_loses_every_message_it_is_sent(
     clean_database: Database, load_plan: LoadPlan, reliability_report: ReliabilityReport
 ) -> None:
-    """The seed's bug, asserted: the repository's session never commits, so not one message of
-    the load is stored, and every 201 it gives is a silent loss."""
+    """The incident app's bug, asserted: the repository's session never commits, so not one
+    message of the load is stored, and every 201 it gives is a silent loss."""
     audit = await run_load(clean_database, "two_sessions", load_plan)
     reliability_report.load.append(audit.as_dict())
     assert audit.stored == 0
     assert audit.count("lost") == audit.acknowledged
-    assert audit.violations(allowed={"lost", "unclear"}) == []
+    assert violations(audit, allowed={"lost", "unclear"}) == []

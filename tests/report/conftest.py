@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scenarios.matrix import MatrixRun
-from scenarios.report import write_reports
+from scenarios.reporting.matrix import write_reports
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from reference_app.adapter import TARGET
+from scenarios.case_result import CaseResult
 from scenarios.databases import Database
-from scenarios.runner import CaseResult, run_case
+from scenarios.runner import run_case
 from scenarios.scenario import load_pack
 from scenarios.timeline import EventKind, RequestRecorder, Timeline, recording
 from scenarios.timeline.model import HTTP_LANE

@@ -69,7 +69,7 @@ def _foreign_keys_on(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _shop(url: str, lines: str = "shared", token: str | None = None) -> FastAPI:
+def shop(url: str, lines: str = "shared", token: str | None = None) -> FastAPI:
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 0.2})
         event.listen(engine.sync_engine, "connect", _foreign_keys_on)
@@ -145,16 +145,16 @@ def _shop(url: str, lines: str = "shared", token: str | None = None) -> FastAPI:
 
 
 def shop_clean(url: str) -> FastAPI:
-    return _shop(url)
+    return shop(url)
 
 
 def shop_lines_own_session(url: str) -> FastAPI:
-    return _shop(url, lines="own_session")
+    return shop(url, lines="own_session")
 
 
 def shop_lines_commit_early(url: str) -> FastAPI:
-    return _shop(url, lines="commit_early")
+    return shop(url, lines="commit_early")
 
 
 def shop_needs_token(url: str) -> FastAPI:
-    return _shop(url, token=TOKEN)
+    return shop(url, token=TOKEN)

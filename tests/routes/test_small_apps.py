@@ -18,7 +18,7 @@ def by_route(verdicts: list[RouteVerdict]) -> dict[str, RouteVerdict]:
 
 
 def line_of(text: str) -> int:
-    source, first = inspect.getsourcelines(small_apps._shop)
+    source, first = inspect.getsourcelines(small_apps.shop)
     return first + next(i for i, line in enumerate(source) if text in line)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from scenarios.sweep import Outcome
+from scenarios.sweep import SweepVerdict
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
 
 
@@ -72,5 +72,5 @@ def test_rows_a_delete_orphan_cascade_removes_are_not_lost_writes() -> None:
     result = run_sweep_blocking(boxes, "POST /boxes", "POST /boxes/1/empty", db="sqlite")
     emptied = result.requests[1]
     assert emptied.first_status == 200
-    assert emptied.first.outcome is Outcome.OK, emptied.first.detail
+    assert emptied.first.outcome is SweepVerdict.OK, emptied.first.detail
     assert result.atomic

@@ -21,10 +21,10 @@ from scenarios.adapter import (
     PointHook,
     SeedConversation,
 )
+from scenarios.case_result import CaseResult
 from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
 from scenarios.outcomes import Verdict
 from scenarios.recovery import run_wiring
-from scenarios.runner import CaseResult
 from scenarios.scenario import Scenario, load_scenario
 from tests.conftest import without_postgres
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.case_result import CaseResult
 from scenarios.databases import mask_password
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact
-from scenarios.report import write_reports
-from scenarios.runner import CaseResult
+from scenarios.reporting.matrix import write_reports
 
 SECRET = "hunter2-secret"
 
@@ -137,7 +137,7 @@ def test_reports_record_the_library_versions_a_verdict_depends_on() -> None:
     from importlib.metadata import version
 
     from scenarios.matrix import MatrixRun
-    from scenarios.report import markdown_document, matrix_document
+    from scenarios.reporting.matrix import markdown_document, matrix_document
 
     run = MatrixRun(target="t")
     document = matrix_document(run)

@@ -17,7 +17,7 @@ import pytest
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Outcome
 from scenarios.stateful import SCENARIO_NAME, STEP_COUNT
-from scenarios.stateful.search import Finding, SearchResult
+from scenarios.stateful.search import SearchFinding, SearchResult
 
 pytestmark = pytest.mark.postgres
 # The end of a search's summary with findings (SearchResult.summary).
@@ -50,7 +50,7 @@ def test_a_leaked_connection_is_found_where_it_was_taken_and_the_search_goes_on(
 
 def test_a_summary_with_findings_ends_with_its_examples_and_take_backs() -> None:
     """What the test above reads from a search's detail in the matrix."""
-    leak = Finding(Outcome.LEAKED_CONNECTION, "checked out at x.py:1", ("1. step",), {}, "")
+    leak = SearchFinding(Outcome.LEAKED_CONNECTION, "checked out at x.py:1", ("1. step",), {}, "")
     result = SearchResult("M", (leak,), examples=7, duration_s=0.1, settings="s", taken_back=2)
     counts = COUNTS.search(result.summary())
     assert counts is not None, result.summary()

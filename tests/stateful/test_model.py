@@ -240,18 +240,18 @@ def test_without_a_point_after_the_response_the_search_cannot_see_that_bug(
 def test_a_violation_that_does_not_replay_is_kept_and_marked_flaky() -> None:
     from hypothesis.errors import FlakyFailure, FlakyStrategyDefinition
 
-    from scenarios.stateful.search import _violations
+    from scenarios.stateful.search import violations_in
     from scenarios.stateful.violations import ErrorFound
 
     found = ErrorFound("pairs split by a race", steps=("1. batch",), rows={})
     replay = FlakyStrategyDefinition("Inconsistent data generation!")
-    violations = _violations(FlakyFailure("Inconsistent results", [found, replay]))
+    violations = violations_in(FlakyFailure("Inconsistent results", [found, replay]))
     assert violations == [(found, True)]
 
 
 def test_anything_but_a_violation_is_raised_as_is() -> None:
-    from scenarios.stateful.search import _violations
+    from scenarios.stateful.search import violations_in
 
     broken = RuntimeError("the adapter raised")
     with pytest.raises(RuntimeError, match="the adapter raised"):
-        _violations(broken)
+        violations_in(broken)

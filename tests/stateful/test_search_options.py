@@ -36,7 +36,7 @@ from scenarios.stateful import (
     search,
     stateful_settings,
 )
-from scenarios.stateful.search import _violations, replay_note
+from scenarios.stateful.search import replay_note, violations_in
 from scenarios.stateful.violations import LostWriteFound
 
 
@@ -207,13 +207,13 @@ def test_an_app_with_its_own_randomness_gives_findings_never_hypothesis_errors(r
 def test_flaky_strategy_definition_becomes_the_last_violation_marked_flaky() -> None:
     lost = LostWriteFound("s1 lost", steps=("1. message to s1",), rows={})
     error = FlakyStrategyDefinition("Inconsistent data generation! Data generation behaved")
-    assert _violations(error, lost) == [(lost, True)]
+    assert violations_in(error, lost) == [(lost, True)]
     assert "FlakyStrategyDefinition: Inconsistent data generation" in replay_note(error)
     assert FLAKY_NOTE in replay_note(error)
 
 
 def test_a_failed_health_check_is_a_finding_not_an_exception() -> None:
-    [(found, flaky)] = _violations(FailedHealthCheck("filtering too much"))
+    [(found, flaky)] = violations_in(FailedHealthCheck("filtering too much"))
     assert not flaky
     assert found.outcome is Outcome.ERROR
     assert "FailedHealthCheck: filtering too much" in found.message

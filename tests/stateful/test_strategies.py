@@ -18,7 +18,7 @@ from reference_app.api.schemas import MAX_CONTENT_CHARS, MessageIn
 from scenarios.stateful import (
     DEFAULT_MAX_CONTENT_CHARS,
     EMOJI,
-    BadInput,
+    InputToRefuse,
     bad_inputs,
     user_texts,
 )
@@ -44,7 +44,7 @@ def test_every_generated_user_text_is_accepted(text: str) -> None:
 
 @hypothesis_settings(UNTIMED, database=None)
 @given(bad_inputs())
-def test_every_generated_bad_input_is_rejected_naming_its_field(bad: BadInput) -> None:
+def test_every_generated_bad_input_is_rejected_naming_its_field(bad: InputToRefuse) -> None:
     if bad.field == "session_id":
         with pytest.raises(ValidationError):
             TypeAdapter(uuid.UUID).validate_python(bad.raw_session)

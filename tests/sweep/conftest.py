@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from scenarios.databases import PostgresUnavailable
-from scenarios.sweep import Outcome, RequestSweep, SweepResult
+from scenarios.sweep import RequestSweep, SweepResult, SweepVerdict
 from scenarios.sweep.app import AppFactory
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
 from tests.conftest import without_postgres
@@ -34,7 +34,7 @@ def run_sweep(db: str) -> Sweep:
     return run
 
 
-def outcomes_by_boundary(request: RequestSweep) -> dict[str, Outcome]:
+def outcomes_by_boundary(request: RequestSweep) -> dict[str, SweepVerdict]:
     """`{"4S": partial_commit, ...}`: the row of the report, as a test reads it."""
     return {
         f"{b.event.index}{b.event.kind[0].upper()}": b.judgement.outcome for b in request.boundaries

@@ -7,7 +7,7 @@ with a dependency-injector container (routes -> services -> repositories, Core s
 Two app objects share the container:
 
 - `clean_app`: every repository works on the request's session; one commit per request;
-- `buggy_app`: the seed's bug planted, twice: the tag repository and the comment repository
+- `buggy_app`: the incident app's bug planted, twice: the tag repository and the comment repository
   each open a session of their own from the container's maker, write with Core, and never
   commit (the request's session commits, and the route answers 200/201).
 

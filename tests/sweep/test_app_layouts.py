@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from scenarios.sweep import Outcome, SweepResult
+from scenarios.sweep import SweepResult, SweepVerdict
 from scenarios.sweep.requests import (
     RequestPlan,
     SweepRequest,
@@ -76,12 +76,12 @@ def test_core_writes_in_a_second_session_acknowledged_with_201_are_a_lost_write(
     result = run_sweep(_container("buggy_app"), _blog_plan())
     article, comment = result.requests
     assert comment.first_status == 201
-    assert comment.first.outcome is Outcome.LOST_WRITE
+    assert comment.first.outcome is SweepVerdict.LOST_WRITE
     assert "acknowledged but not saved" in comment.first.detail
     assert "comments: 1" in comment.first.detail
     assert "container_app.py:" in comment.first.detail  # the second session's file:line
     # the tagged article fails at once: the driver's code and the statement, not the body
-    assert article.first.outcome is Outcome.ERROR
+    assert article.first.outcome is SweepVerdict.ERROR
     code = "SQLSTATE 23503" if db == "postgresql" else "SQLITE_BUSY"
     assert code in article.first.detail
     assert "INSERT article_tags" in article.first.detail
@@ -105,7 +105,7 @@ def test_a_core_write_on_a_bare_connection_never_committed_is_a_lost_write(
     result = run_sweep(_engine("buggy_app"), _notes_plan())
     (request,) = result.requests
     assert request.first_status == 201
-    assert request.first.outcome is Outcome.LOST_WRITE
+    assert request.first.outcome is SweepVerdict.LOST_WRITE
     assert "audit: 1" in request.first.detail
     assert "engine_app.py:" in request.first.detail
 

@@ -7,7 +7,7 @@ import pytest
 
 from examples import sweep_factories as apps
 from scenarios.databases import PostgresUnavailable
-from scenarios.sweep import Outcome
+from scenarios.sweep import SweepVerdict
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
 from tests.conftest import without_postgres
 from tests.sweep.conftest import Sweep, commit_indexes
@@ -18,13 +18,15 @@ def test_commit_in_save_leaves_partial_commits_exactly_after_its_first_commit(
 ) -> None:
     result = run_sweep(apps.commit_in_save, apps.SEND)
     (request,) = result.requests
-    assert request.first.outcome is Outcome.OK
+    assert request.first.outcome is SweepVerdict.OK
     commits = commit_indexes(request)
     assert len(commits) >= 2, "commit_in_save commits once per save"
     first_commit, last_commit = commits[0], commits[-1]
     for boundary in request.boundaries:
         index = boundary.event.index
-        expected = Outcome.PARTIAL_COMMIT if first_commit < index <= last_commit else Outcome.OK
+        expected = (
+            SweepVerdict.PARTIAL_COMMIT if first_commit < index <= last_commit else SweepVerdict.OK
+        )
         assert boundary.judgement.outcome is expected, (index, boundary.judgement.detail)
     assert len(request.boundaries) == len(request.timeline), "every boundary was run"
     assert not result.atomic
@@ -38,7 +40,9 @@ def test_the_fixed_wirings_are_atomic_at_every_boundary(run_sweep: Sweep, wiring
     assert request.statements >= 6, "the request was really swept"
     assert commit_indexes(request)
     assert request.timeline[-1].kind == "response"
-    assert [b.judgement.outcome for b in request.boundaries] == [Outcome.OK] * len(request.timeline)
+    assert [b.judgement.outcome for b in request.boundaries] == [SweepVerdict.OK] * len(
+        request.timeline
+    )
     # Before the commit nothing stays; at the response start all four rows do.
     assert not request.boundaries[0].judgement.changes
     assert len(request.boundaries[-1].judgement.changes) == 4
@@ -48,8 +52,9 @@ def test_the_fixed_wirings_are_atomic_at_every_boundary(run_sweep: Sweep, wiring
 def test_two_sessions_fails_a_new_chat_with_no_fault_injected(run_sweep: Sweep, db: str) -> None:
     result = run_sweep(apps.two_sessions, apps.SEND)
     (request,) = result.requests
-    assert request.first.outcome is Outcome.ERROR
-    # The seed's symptoms: the FK error on Postgres, the second writer's bounded wait on SQLite.
+    assert request.first.outcome is SweepVerdict.ERROR
+    # The incident app's symptoms: the FK error on Postgres, the second writer's bounded wait on
+    # SQLite.
     code = {"postgresql": "23503", "sqlite": "SQLITE_BUSY"}[db]
     assert code in request.first.detail
     assert not result.atomic
@@ -65,7 +70,7 @@ def test_two_sessions_acknowledges_a_message_to_an_existing_chat_and_loses_it() 
         without_postgres(unavailable)
     (request,) = result.requests
     assert request.first_status == 201
-    assert request.first.outcome is Outcome.LOST_WRITE
+    assert request.first.outcome is SweepVerdict.LOST_WRITE
     assert "messages: 2" in request.first.detail  # the guard's count, with the session's site
     assert "reference_app/" in request.first.detail
     assert not result.atomic

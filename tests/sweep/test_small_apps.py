@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.sweep import Outcome, snapshot
+from scenarios.sweep import SweepVerdict, snapshot
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
 from tests.sweep import small_apps as apps
 from tests.sweep.conftest import Sweep, commit_indexes, outcomes_by_boundary
@@ -16,11 +16,11 @@ def test_one_commit_per_request_is_atomic_at_every_boundary(run_sweep: Sweep, fa
     result = run_sweep(factory, apps.ORDER)
     (request,) = result.requests
     assert outcomes_by_boundary(request) == {
-        "1S": Outcome.OK,  # INSERT orders
-        "2S": Outcome.OK,  # INSERT order_lines
-        "3S": Outcome.OK,  # INSERT order_lines
-        "4C": Outcome.OK,  # COMMIT
-        "5R": Outcome.OK,  # the 201 never reaches the client; all three rows stayed
+        "1S": SweepVerdict.OK,  # INSERT orders
+        "2S": SweepVerdict.OK,  # INSERT order_lines
+        "3S": SweepVerdict.OK,  # INSERT order_lines
+        "4C": SweepVerdict.OK,  # COMMIT
+        "5R": SweepVerdict.OK,  # the 201 never reaches the client; all three rows stayed
     }
     assert [len(b.judgement.changes) for b in request.boundaries] == [0, 0, 0, 0, 3]
     assert result.atomic
@@ -37,12 +37,12 @@ def test_a_repository_that_commits_on_its_own_leaves_partial_commits(
     (request,) = result.requests
     assert commit_indexes(request) == [3, 5]
     assert outcomes_by_boundary(request) == {
-        "1S": Outcome.OK,
-        "2S": Outcome.OK,
-        "3C": Outcome.OK,  # the repository's own commit fails: nothing stayed
-        "4S": Outcome.PARTIAL_COMMIT,  # the order and its first line stayed, not the second
-        "5C": Outcome.PARTIAL_COMMIT,
-        "6R": Outcome.OK,
+        "1S": SweepVerdict.OK,
+        "2S": SweepVerdict.OK,
+        "3C": SweepVerdict.OK,  # the repository's own commit fails: nothing stayed
+        "4S": SweepVerdict.PARTIAL_COMMIT,  # the order and its first line stayed, not the second
+        "5C": SweepVerdict.PARTIAL_COMMIT,
+        "6R": SweepVerdict.OK,
     }
     partial = request.boundaries[3].judgement
     assert {(c.table, c.kind) for c in partial.changes} == {
@@ -58,10 +58,10 @@ def test_an_app_that_swallows_the_injected_error_and_answers_201_is_reported(
 ) -> None:
     result = run_sweep(apps.swallowing_orders, apps.ORDER)
     (request,) = result.requests
-    assert request.first.outcome is Outcome.OK  # with no fault it works
+    assert request.first.outcome is SweepVerdict.OK  # with no fault it works
     swallowed = [b for b in request.boundaries if b.event.kind != "response"]
     assert [b.status for b in swallowed] == [201, 201, 201, 201]
-    assert [b.judgement.outcome for b in swallowed] == [Outcome.LOST_WRITE] * 4
+    assert [b.judgement.outcome for b in swallowed] == [SweepVerdict.LOST_WRITE] * 4
     assert "swallowed" in swallowed[0].judgement.detail
     # the guard's word for it, with the session's file:line
     assert "acknowledged but not saved" in swallowed[-1].judgement.detail
@@ -104,7 +104,7 @@ def test_a_request_that_does_not_repeat_its_statements_is_not_vouched_for(
     (request,) = result.requests
     assert request.timeline[0].sql == "SELECT 1"  # the first run read once more
     first_boundary = request.boundaries[0]  # rerun without the extra read
-    assert first_boundary.judgement.outcome is Outcome.NOT_REACHED
+    assert first_boundary.judgement.outcome is SweepVerdict.NOT_REACHED
     assert first_boundary.struck_sql is not None
     assert first_boundary.struck_sql.startswith("INSERT INTO orders")
     assert not result.atomic
@@ -115,9 +115,9 @@ def test_a_commit_after_the_response_that_fails_is_a_lost_write(run_sweep: Sweep
     (request,) = result.requests
     assert [e.kind for e in request.timeline] == ["statement", "response", "commit"]
     assert outcomes_by_boundary(request) == {
-        "1S": Outcome.OK,
-        "2R": Outcome.OK,  # no 201 left the app, and nothing was committed
-        "3C": Outcome.LOST_WRITE,  # the client had its 201 when the commit failed
+        "1S": SweepVerdict.OK,
+        "2R": SweepVerdict.OK,  # no 201 left the app, and nothing was committed
+        "3C": SweepVerdict.LOST_WRITE,  # the client had its 201 when the commit failed
     }
     assert request.boundaries[2].status == 201
     assert "orders: 1" in request.boundaries[2].judgement.detail

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 import reference_app
+from scenarios.case_result import CaseResult
 from scenarios.databases import Database
 from scenarios.guard import Kind
 from scenarios.lint import check, load_config
 from scenarios.lint.selection import build
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult, run_case
+from scenarios.runner import run_case
 from scenarios.scenario import load_pack
 from scenarios.stateful import SCENARIO_NAME
 from tests.zoo.adapter import VARIANTS, ZOO

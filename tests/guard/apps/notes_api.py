@@ -1,5 +1,5 @@
 """A small async FastAPI app over one `notes` table, wired in the ways the guard must tell
-apart: a correct request, the seed's bug (a repository opening its own session), and its
+apart: a correct request, the incident app's bug (a repository opening its own session), and its
 relatives. Each buggy wiring has a clean twin. Shapes taken from public apps and threads:
 `get_db` with `yield` as in FastAPI's SQL tutorial, a repository built on the session maker as
 in the seed, Core `session.execute(insert(...))` writes as in tiangolo's full-stack template's
@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 WIRINGS = (
     "clean",
-    "repository_own_session",  # the seed's bug
+    "repository_own_session",  # the incident app's bug
     "core_own_session",  # the same, written with Core statements (no flush at all)
     "core_clean",
     "commit_in_dependency",  # get_db commits after yield: after the response
@@ -64,7 +64,7 @@ class NoteRepository:
 
 
 class OwnSessionNoteRepository:
-    """... or on a session it opens itself from the maker: the seed's bug."""
+    """... or on a session it opens itself from the maker: the incident app's bug."""
 
     def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
         self.maker = maker

@@ -1,7 +1,8 @@
 """A small Flask app over the same `notes` table, sync SQLAlchemy with a `scoped_session`
 removed at teardown (the Flask-SQLAlchemy shape; the form POST that answers with a redirect is
-modelled on pallets-eco/flask-sqlalchemy's examples/flaskr), wired correctly or with the seed's
-bug: a repository that opens its own session from the session maker and never commits it."""
+modelled on pallets-eco/flask-sqlalchemy's examples/flaskr), wired correctly or with the
+incident app's bug: a repository that opens its own session from the session maker and never
+commits it."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class SecondTargetOpened(RuntimeError):
 
 
 class OwnSessionRepository(chat_app.ChatRepository):
-    """The seed's bug put into this app: messages go through a session of the repository's
+    """The incident app's bug put into this app: messages go through a session of the repository's
     own, opened from the container's session maker, flushed and closed, never committed."""
 
     async def add_message(self, chat_id: uuid.UUID, role: str, content: str) -> Any:

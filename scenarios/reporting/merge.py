@@ -15,10 +15,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from scenarios.guard import Finding
+from scenarios.case_result import CaseResult
+from scenarios.guard import GuardFinding
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
-from scenarios.runner import CaseResult
 
 MATRIX_JSON = "matrix.json"
 
@@ -39,7 +39,7 @@ def case_from_dict(cell: dict[str, Any]) -> CaseResult:
         values[spec.name] = value
     values["verdict"] = Verdict(cell["verdict"])
     values["guard_findings"] = tuple(
-        Finding.from_dict(f) for f in cell.get("session_guard_findings") or ()
+        GuardFinding.from_dict(f) for f in cell.get("session_guard_findings") or ()
     )
     return CaseResult(**values)
 

@@ -16,11 +16,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from scenarios.case_result import CaseResult
 from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.redaction import redact, redact_tree
 from scenarios.reporting import matrix_section, write_index
-from scenarios.runner import CaseResult
 
 REPORT_FORMAT = 1
 

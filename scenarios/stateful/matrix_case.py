@@ -51,7 +51,21 @@ def search_process_pool(searches: int, preload: Sequence[str] = ()) -> ProcessPo
     # Only read when the fork server starts (the first pool of a process); later pools fork
     # from the same server, their extra modules imported by the workers that need them.
     context.set_forkserver_preload(list(dict.fromkeys(modules)))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_adopt_environment,
+        initargs=(dict(os.environ),),
+    )
+
+
+def _adopt_environment(environ: dict[str, str]) -> None:
+    """A worker's environment is the parent's when the pool was made, as a spawned worker's
+    was, not the fork server's: the server may have started for an earlier matrix of the same
+    process (a test), before HARNESS_PG_URL or the like changed. (The working directory and the
+    import path come with each worker from the parent already: multiprocessing sends them.)"""
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def _search_on_scratch_database(

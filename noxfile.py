@@ -191,6 +191,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", "--reports", "reports", *session.posargs)
 
 
+@nox.session(name="matrix-speed", default=False)
+def matrix_speed(session: nox.Session) -> None:
+    """The default matrix before (a git ref, default main) and after, interleaved, in CPU time
+    of the whole process tree; write reports/bench-matrix-speed.*."""
+    install(session)
+    session.run("python", "-m", "benchmarks.matrix_speed", "--reports", "reports", *session.posargs)
+
+
 # The lowest-versions run: the whole matrix, and the tests whose outcome depends on the versions
 # installed, one file per concern, so .ci/run stays short (3 min with install and matrix on a
 # shared 2-core machine, where the whole suite alone takes 3 min with the CI profile): the

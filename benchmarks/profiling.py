@@ -34,8 +34,9 @@ _PLUMBING = (
 )
 # py-spy's own root frames: one per process.
 _ROOTS = re.compile(r'^process \d+:|--multiprocessing-fork"$')
-# A spawned process (`multiprocessing`) of the matrix is one of its search workers.
-_SEARCH_WORKER = "--multiprocessing-fork"
+# A process `multiprocessing` started for the matrix is one of its search workers: spawned
+# (`--multiprocessing-fork`), or forked from the fork server (py-spy shows them under it).
+_SEARCH_WORKERS = ("--multiprocessing-fork", "multiprocessing.forkserver")
 
 
 def _short(frame: str) -> str:
@@ -60,7 +61,8 @@ def top_functions(raw: str, top: int = TOP) -> dict[str, Any]:
             continue
         count = int(count_text)
         total += count
-        processes["search workers" if _SEARCH_WORKER in stack else "matrix process"] += count
+        worker = any(marker in stack for marker in _SEARCH_WORKERS)
+        processes["search workers" if worker else "matrix process"] += count
         frames = [_short(f) for f in stack.split(";")]
         own[frames[-1]] += count
         for frame in set(frames):

@@ -68,7 +68,9 @@ async def run_matrix(
         if stateful is not None:
             from scenarios.stateful.matrix_case import search_process_pool
 
-            pool = pools.enter_context(search_process_pool(len(wirings) * len(databases)))
+            pool = pools.enter_context(
+                search_process_pool(len(wirings) * len(databases), [type(factory).__module__])
+            )
 
         def branch(kind: str) -> Coroutine[Any, Any, list[CaseResult]]:
             return _run_database(

@@ -112,6 +112,20 @@ async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRu
     )
 
 
+@pytest_asyncio.fixture(scope="session")
+async def zoo_matrix(
+    request: pytest.FixtureRequest,
+    postgres_database: Database,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> MatrixRun:
+    """The zoo's whole matrix (tests/zoo/shared.py), once per test run, for tests/zoo and the
+    leak tests of tests/stateful. `postgres_database` makes an unreachable server a skip
+    locally and a failure under CI."""
+    from tests.zoo.shared import zoo_matrix
+
+    return await zoo_matrix(request.session, tmp_path_factory)
+
+
 class TableCleaner:
     """Empties the reference app's tables before a test, on a connection of its own (DELETE,
     never a rollback of the app's work). The schema is created once per database and the engine

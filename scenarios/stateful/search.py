@@ -49,6 +49,9 @@ class SearchResult:
     examples: int  # machine runs, shrinking included
     duration_s: float
     settings: str
+    # Times the search reopened the target after an example left connections open: a leak is
+    # a finding, and the search went on past it (scenarios.stateful.leaks).
+    taken_back: int = 0
 
     @property
     def primary(self) -> SearchFinding | None:
@@ -79,7 +82,8 @@ class SearchResult:
                 f"{finding.outcome.value}{flaky} in {len(finding.steps)} step(s): {steps} "
                 f"=> {finding.message}"
             )
-        return " || ".join(parts)
+        taken = f", connections taken back {self.taken_back} times" if self.taken_back else ""
+        return " || ".join(parts) + f" [{self.examples} examples{taken}]"
 
 
 def _leaves(error: BaseException, flaky: bool = False) -> Iterator[tuple[BaseException, bool]]:
@@ -204,6 +208,7 @@ def search(
     """
     started = time.perf_counter()
     before = machine.stats.examples
+    taken_before = machine.stats.taken_back
     findings: list[SearchFinding] = []
     for _ in range(1 + flaky_reruns):
         found = _run_once(machine, settings)
@@ -214,6 +219,7 @@ def search(
         machine=machine.__name__,
         findings=tuple(findings),
         examples=machine.stats.examples - before,
+        taken_back=machine.stats.taken_back - taken_before,
         duration_s=time.perf_counter() - started,
         settings=(
             f"max_examples={settings.max_examples}, "

@@ -1,63 +1,63 @@
 """A connection an app leaves open is the search's finding, and the search goes on past it.
 
 The leaking apps are the zoo's (tests/zoo/variants/): a repository session per DI provider call,
-never closed; an `async_scoped_session` keyed to the task, never removed. Each search runs on a
-scratch database of its own, because taking a leak back terminates every other backend there.
+never closed; an `async_scoped_session` keyed to the task, never removed. The searches are the
+zoo matrix's own `stateful` cases (`zoo_matrix`, tests/zoo/shared.py: built once per test run,
+shared with tests/zoo/test_zoo.py), each on a scratch database of its own, because taking a leak
+back terminates every other backend there. The leak happens at the first request of every
+history, so a longer search would only find it again.
 """
 
 from __future__ import annotations
 
-import gc
-import warnings
-from collections.abc import AsyncIterator
+import re
 
 import pytest
-import pytest_asyncio
-from hypothesis import settings
 
-from scenarios.adapter import TargetFactory
-from scenarios.databases import Database
+from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Outcome
-from scenarios.stateful import SearchResult, open_machine, search
-from tests.conftest import scratch_or_without_postgres
-from tests.zoo.adapter import ZOO
+from scenarios.stateful import SCENARIO_NAME, STEP_COUNT
+from scenarios.stateful.search import SearchFinding, SearchResult
 
-GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
-
-
-@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def own_database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
-    async with scratch_or_without_postgres(request.param) as database:
-        yield database
+pytestmark = pytest.mark.postgres
+# The end of a search's summary with findings (SearchResult.summary).
+COUNTS = re.compile(r"\[(\d+) examples(?:, connections taken back (\d+) times)?\]$")
 
 
-def _search(
-    factory: TargetFactory, wiring: str, database: Database, chosen: settings
-) -> tuple[SearchResult, int]:
-    """The result, and how many times the search took connections back and reopened the app."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)
-        with open_machine(factory, wiring, database) as machine:
-            result = search(machine, chosen)
-        gc.collect()  # now: the leaked sessions' connections, while the warning is ignored
-    return result, machine.stats.taken_back
-
-
-@pytest.mark.parametrize("wiring", ["per_repository_provider", "task_scoped_registry"])
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("variant", ["per_repository_provider", "task_scoped_registry"])
 def test_a_leaked_connection_is_found_where_it_was_taken_and_the_search_goes_on(
-    wiring: str, own_database: Database, fresh_search_settings: settings
+    variant: str, db: str, zoo_matrix: MatrixRun
 ) -> None:
-    result, taken_back = _search(ZOO, wiring, own_database, fresh_search_settings)
-    assert result.outcome is Outcome.LEAKED_CONNECTION, result.summary()
-    leak = result.primary
-    assert leak is not None
-    assert 1 <= len(leak.steps) <= fresh_search_settings.stateful_step_count, leak.steps
-    assert "checked out at" in leak.message, leak.message
-    assert "holding a transaction open" in leak.message, leak.message
+    (result,) = [
+        r
+        for r in zoo_matrix.results
+        if r.scenario == SCENARIO_NAME and r.wiring == variant and r.db == db
+    ]
+    assert result.observed == Outcome.LEAKED_CONNECTION.value, result.detail
+    assert 1 <= len(result.steps) <= STEP_COUNT, result.steps
+    (leak,) = [r for r in result.responses if r.startswith(f"{Outcome.LEAKED_CONNECTION.value}:")]
+    assert "checked out at" in leak, leak
+    assert "holding a transaction open" in leak, leak
     # Examples ran after the first leak (Hypothesis replays the failure it keeps, at least),
     # each from a reset that the leak would have made fail had it not been taken back.
-    assert taken_back >= 1
-    assert result.examples >= 2
+    counts = COUNTS.search(result.detail)
+    assert counts is not None, result.detail
+    examples, taken_back = int(counts[1]), int(counts[2] or 0)
+    assert taken_back >= 1, result.detail
+    assert examples >= 2, result.detail
+
+
+def test_a_summary_with_findings_ends_with_its_examples_and_take_backs() -> None:
+    """What the test above reads from a search's detail in the matrix."""
+    leak = SearchFinding(Outcome.LEAKED_CONNECTION, "checked out at x.py:1", ("1. step",), {}, "")
+    result = SearchResult("M", (leak,), examples=7, duration_s=0.1, settings="s", taken_back=2)
+    counts = COUNTS.search(result.summary())
+    assert counts is not None, result.summary()
+    assert (counts[1], counts[2]) == ("7", "2")
+    untaken = SearchResult("M", (leak,), examples=7, duration_s=0.1, settings="s")
+    assert result.summary().startswith(untaken.summary().removesuffix("]"))
+    assert COUNTS.search(untaken.summary())
 
 
 # The clean twin (a wiring that returns its connections is never called leaky, and nothing is

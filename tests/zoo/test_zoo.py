@@ -9,9 +9,7 @@ run), and, for the read-only probe, `quiet` or `false_alarm`.
 
 from __future__ import annotations
 
-import gc
 import inspect
-import warnings
 from pathlib import Path
 
 import pytest
@@ -22,19 +20,15 @@ from scenarios.databases import Database
 from scenarios.guard import Kind
 from scenarios.lint import check, load_config
 from scenarios.lint.selection import build
-from scenarios.matrix import MatrixRun, run_matrix
+from scenarios.matrix import MatrixRun
 from scenarios.outcomes import Verdict
 from scenarios.runner import run_case
 from scenarios.scenario import load_pack
-from scenarios.stateful import SCENARIO_NAME, StatefulSearch
-from tests.whole_matrix import whole_matrix_turn
+from scenarios.stateful import SCENARIO_NAME
 from tests.zoo.adapter import VARIANTS, ZOO
+from tests.zoo.shared import DATABASES
 
 pytestmark = pytest.mark.postgres
-# The leak variants leave connections that only the garbage collector finds; SQLAlchemy warns
-# when it does. Expected here, and collected before the module ends (see `matrix`).
-GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
-DATABASES = ("sqlite", "postgresql")
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
 # The score, variant by variant (a cell may list the scores it accepts, `a|b`);
@@ -130,40 +124,11 @@ LEAKING = {"per_repository_provider", "singleton_session", "task_scoped_registry
 per_variant = pytest.mark.parametrize("variant", list(VARIANTS))
 
 
-def _selected(session: pytest.Session) -> list[str]:
-    """The variants whose tests this run selected, in the table's order."""
-    chosen = {
-        item.callspec.params["variant"]
-        for item in session.items
-        if isinstance(item, pytest.Function)
-        and hasattr(item, "callspec")
-        and "variant" in item.callspec.params
-    }
-    return [variant for variant in VARIANTS if variant in chosen]
-
-
 @pytest.fixture(scope="module")
-async def matrix(
-    request: pytest.FixtureRequest,
-    postgres_database: Database,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> MatrixRun:
-    """One matrix over the variants selected (one target open at a time; the searches of a
-    database side by side). `postgres_database` makes an unreachable server a skip locally and
-    a failure under CI; under pytest-xdist no other worker runs a whole matrix meanwhile
-    (tests/whole_matrix.py)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)
-        async with whole_matrix_turn(tmp_path_factory):
-            run = await run_matrix(
-                ZOO,
-                wirings=_selected(request.session),
-                databases=DATABASES,
-                scenarios=load_pack(),
-                stateful=StatefulSearch(10),
-            )
-        gc.collect()  # now, not in some later test: the leaked sessions' connections
-    return run
+def matrix(zoo_matrix: MatrixRun) -> MatrixRun:
+    """The zoo's one matrix of the test run (tests/zoo/shared.py), shared with
+    tests/stateful/test_leaks.py."""
+    return zoo_matrix
 
 
 def _could_not_run(result: CaseResult) -> bool:

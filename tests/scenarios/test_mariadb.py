@@ -257,7 +257,8 @@ def test_the_new_chat_fails_in_about_a_second_with_1205_and_the_fix_is_clean(
     assert existing["observed"] == "lost_write"
     for scenario in ("first_message_new_session", "message_to_existing_session"):
         assert cells[("shared_session", scenario)]["observed"] == "ok"
-    assert all(c["verdict"] == "as_expected" for c in cells.values())
+    # Skipped: the after-response scenarios where FastAPI < 0.118 has no point after a response.
+    assert all(c["verdict"] in ("as_expected", "skipped") for c in cells.values())
     # The report page draws the incident's MariaDB timeline: the error on the lane it struck.
     page = (reports / "index.html").read_text(encoding="utf-8")
     assert '"text":"lock wait timeout (MySQL error 1205)' in page

@@ -150,8 +150,8 @@ async def matrix(
 ) -> MatrixRun:
     """One matrix over the variants selected (one target open at a time; the searches of a
     database side by side). `postgres_database` and `mariadb_database` make an unreachable
-    server a skip locally and a failure under CI; under pytest-xdist no other worker runs a whole matrix meanwhile
-    (tests/whole_matrix.py)."""
+    server a skip locally and a failure under CI; under pytest-xdist no other worker runs a
+    whole matrix meanwhile (tests/whole_matrix.py)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)
         async with whole_matrix_turn(tmp_path_factory):

@@ -1,7 +1,7 @@
 """Scratch databases for the test session: a SQLite file and a Postgres database of our own.
 
-Postgres comes from HARNESS_PG_URL; when it is unreachable, tests that need it are skipped
-locally with the reason and fail under CI.
+Postgres comes from HARNESS_PG_URL, MariaDB/MySQL from HARNESS_MARIADB_URL; when one is
+unreachable, tests that need it are skipped locally with the reason and fail under CI.
 
 Under pytest-xdist (`nox -s tests -- -n auto`) every worker is a process with its own test
 session, so each gets its own SQLite file and its own Postgres database, both dropped when the
@@ -29,6 +29,7 @@ from scenarios.databases import (
     KINDS,
     Database,
     PostgresUnavailable,
+    ServerUnavailable,
     open_scratch_database,
     postgres_required,
     postgres_server_url,
@@ -87,6 +88,27 @@ async def postgres_database() -> AsyncIterator[Database]:
         yield database
 
 
+def without_mariadb(why: object) -> NoReturn:
+    """No MariaDB/MySQL for a test: a failure under CI (`CI` set), a skip elsewhere."""
+    if postgres_required():
+        pytest.fail(f"MariaDB/MySQL is required under CI: {why}")
+    pytest.skip(f"MariaDB/MySQL unavailable: {why}")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def mariadb_database() -> AsyncIterator[Database]:
+    """A scratch database on the server HARNESS_MARIADB_URL names (tests marked `mariadb`)."""
+    scratch = open_scratch_database("mariadb")
+    try:
+        database = await scratch.__aenter__()
+    except ServerUnavailable as unavailable:
+        without_mariadb(unavailable)
+    try:
+        yield database
+    finally:
+        await scratch.__aexit__(None, None, None)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
     """Each test that takes `database` runs once on SQLite and once on Postgres."""
@@ -116,11 +138,12 @@ async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRu
 async def zoo_matrix(
     request: pytest.FixtureRequest,
     postgres_database: Database,
+    mariadb_database: Database,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> MatrixRun:
     """The zoo's whole matrix (tests/zoo/shared.py), once per test run, for tests/zoo and the
-    leak tests of tests/stateful. `postgres_database` makes an unreachable server a skip
-    locally and a failure under CI."""
+    leak tests of tests/stateful. `postgres_database` and `mariadb_database` make an
+    unreachable server a skip locally and a failure under CI."""
     from tests.zoo.shared import zoo_matrix
 
     return await zoo_matrix(request.session, tmp_path_factory)

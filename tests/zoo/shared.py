@@ -23,7 +23,7 @@ from tests.zoo.adapter import VARIANTS, ZOO
 # The leak variants leave connections that only the garbage collector finds; SQLAlchemy warns
 # when it does. Expected here, and collected before the fixture returns.
 GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
-DATABASES = ("sqlite", "postgresql")
+DATABASES = ("sqlite", "postgresql", "mariadb")
 SEARCH_EXAMPLES = 10  # the default matrix's
 
 

@@ -28,7 +28,7 @@ from scenarios.stateful import SCENARIO_NAME
 from tests.zoo.adapter import VARIANTS, ZOO
 from tests.zoo.shared import DATABASES
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.mariadb]
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
 # The score, variant by variant (a cell may list the scores it accepts, `a|b`);

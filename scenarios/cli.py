@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scenarios import inputs
+from scenarios import inputs, mariadb
 from scenarios.databases import (
     KINDS,
-    PostgresUnavailable,
+    ServerUnavailable,
     check_postgres_before_run,
     postgres_required,
 )
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--wiring", action="append", help="wiring(s) to run (default: all)")
     run.add_argument(
-        "--db", action="append", help=f"database(s): {', '.join(KINDS)} (default: both)"
+        "--db", action="append", help=f"database(s): {', '.join(KINDS)} (default: all)"
     )
     run.add_argument(
         "--pack",
@@ -192,12 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     databases = _split(args.db) or list(KINDS)
     if unknown := sorted(set(databases) - set(KINDS)):
         parser.error(f"unknown database(s) {unknown}; choose from {list(KINDS)}")
-    if "postgresql" in databases:
-        try:
+    try:
+        if "postgresql" in databases:
             check_postgres_before_run()
-        except PostgresUnavailable as error:
-            _postgres_unavailable(error)
-            return 2
+        if "mariadb" in databases:
+            mariadb.check_before_run()
+    except ServerUnavailable as error:
+        _postgres_unavailable(error)
+        return 2
     search = _stateful_search(args.stateful_examples, args.reports) if stateful else None
     if stateful and search is None:
         print(f"note: {STATEFUL_WITHOUT_HYPOTHESIS}")
@@ -212,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stateful=search,
             )
         )
-    except PostgresUnavailable as error:
+    except ServerUnavailable as error:
         _postgres_unavailable(error)
         return 2
     try:
@@ -224,10 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _finish(run)
 
 
-def _postgres_unavailable(error: PostgresUnavailable) -> None:
+def _postgres_unavailable(error: ServerUnavailable) -> None:
     """One line: under CI a server that does not answer; anywhere, an embedded server that
     could not start (the message says why and what to do)."""
-    context = "PostgreSQL is required under CI: " if postgres_required() else ""
+    server = "MariaDB/MySQL" if isinstance(error, mariadb.MariaDBUnavailable) else "PostgreSQL"
+    context = f"{server} is required under CI: " if postgres_required() else ""
     print(f"error: {context}{error}", file=sys.stderr)
 
 

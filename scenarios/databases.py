@@ -1,7 +1,8 @@
-"""Scratch databases for a run: a SQLite file in a temporary folder, and a Postgres database of
-the run's own on the server named by HARNESS_PG_URL, dropped at the end.
+"""Scratch databases for a run: a SQLite file in a temporary folder, a Postgres database of
+the run's own on the server named by HARNESS_PG_URL, and a MariaDB/MySQL one on the server named
+by HARNESS_MARIADB_URL (scenarios.mariadb), each dropped at the end.
 
-The harness never creates, changes or drops anything else on that server. With HARNESS_PG_URL
+The harness never creates, changes or drops anything else on those servers. With HARNESS_PG_URL
 unset and nothing answering at the default address, or with HARNESS_PG_URL=embedded, the server
 is a throwaway one the run starts itself (scenarios.embedded_postgres).
 """
@@ -12,49 +13,33 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
-import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
-from scenarios import embedded_postgres, inputs
+from scenarios import embedded_postgres, inputs, mariadb
 from scenarios.inputs import DEFAULT_PG_URL as DEFAULT_PG_URL  # re-exported
 from scenarios.inputs import PG_URL_VARIABLE as PG_URL_VARIABLE  # re-exported
 from scenarios.inputs import SQLITE_DIR_VARIABLE as SQLITE_DIR_VARIABLE  # re-exported
+from scenarios.scratch import Database as Database  # re-exported
+from scenarios.scratch import ServerUnavailable as ServerUnavailable  # re-exported
+from scenarios.scratch import mask_password as mask_password  # re-exported
+from scenarios.scratch import orphaned as orphaned  # re-exported
+from scenarios.scratch import owner_mark as owner_mark  # re-exported
+from scenarios.scratch import process_running, say_removed, server_required
 
-KINDS = ("sqlite", "postgresql")
+KINDS = ("sqlite", "postgresql", "mariadb")
+_SQLITE_FOLDER = re.compile(r"^harness-p(\d+)-")
 CONNECT_TIMEOUT_S = 5.0
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailable(ServerUnavailable):
     """The Postgres server could not be reached; the message says how to point at one."""
-
-
-@dataclass(frozen=True)
-class Database:
-    kind: str  # "sqlite" or "postgresql"
-    url: str  # SQLAlchemy URL, password included: never print it, print `display_url`
-    server_version: str = ""  # "PostgreSQL 18.6", "SQLite 3.40.1": recorded in every report cell
-
-    @property
-    def display_url(self) -> str:
-        return mask_password(self.url)
-
-
-def mask_password(url: str | URL) -> str:
-    """The URL with its password replaced by ***; anything unparsable is hidden whole."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable database URL>"
 
 
 def postgres_server_url() -> URL:
@@ -89,70 +74,8 @@ def check_postgres_before_run() -> None:
 
 
 def postgres_required() -> bool:
-    """Under CI an unreachable Postgres is an error, not a skip."""
-    return bool(os.environ.get("CI"))
-
-
-# -- who owns a scratch database: a run marks each one, a later run removes orphans -----------
-
-OWNER_MARK = "two-sessions-harness scratch"
-_OWNER = re.compile(rf"^{OWNER_MARK}: pid=(\d+) host=(\S+) started=(\d+(?:\.\d+)?)$")
-_SQLITE_FOLDER = re.compile(r"^harness-p(\d+)-")
-
-
-def owner_mark() -> str:
-    """What a scratch database says about the run that made it (a COMMENT ON DATABASE)."""
-    return f"{OWNER_MARK}: pid={os.getpid()} host={socket.gethostname()} started={time.time():.0f}"
-
-
-def _process_start(pid: int) -> float | None:
-    """When `pid` started (seconds since the epoch), from /proc; None where there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-        ticks = float(stat.rsplit(")", 1)[1].split()[19])
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-
-
-def _process_running(pid: int, since: float | None = None) -> bool:
-    """Whether `pid` is alive on this host (and, given `since`, started no later: a pid the
-    system reused for a newer process does not own an older database)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    if since is None:
-        return True
-    started = _process_start(pid)
-    return started is None or started <= since + 2
-
-
-def orphaned(comment: str | None) -> bool:
-    """A marked scratch database whose run, on this host, is no longer running. An unmarked
-    one (another tool's, or an older harness's still running) is never judged an orphan."""
-    match = _OWNER.match(comment or "")
-    if match is None or match.group(2) != socket.gethostname():
-        return False
-    return not _process_running(int(match.group(1)), float(match.group(3)))
-
-
-def _say_removed(kind: str, names: list[str]) -> None:
-    if names:
-        print(
-            f"removed {len(names)} {kind} scratch database(s) left by runs no longer running: "
-            + ", ".join(names),
-            file=sys.stderr,
-        )
+    """Under CI an unreachable Postgres is an error, not a skip (as any server: server_required)."""
+    return server_required()
 
 
 async def remove_orphans_postgres(admin: Any) -> list[str]:
@@ -166,7 +89,7 @@ async def remove_orphans_postgres(admin: Any) -> list[str]:
         if orphaned(row["comment"]):
             await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
             removed.append(str(row["datname"]))
-    _say_removed("PostgreSQL", removed)
+    say_removed("PostgreSQL", removed)
     return removed
 
 
@@ -186,10 +109,10 @@ def remove_orphans_sqlite(directory: Path | None) -> list[str]:
             since = entry.stat().st_mtime
         except OSError:
             continue
-        if not _process_running(int(match.group(1)), since):
+        if not process_running(int(match.group(1)), since):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry.name)
-    _say_removed("SQLite", removed)
+    say_removed("SQLite", removed)
     return removed
 
 
@@ -269,6 +192,9 @@ async def open_scratch_database(kind: str) -> AsyncIterator[Database]:
             yield database
     elif kind == "postgresql":
         async with scratch_postgres() as database:
+            yield database
+    elif kind == "mariadb":
+        async with mariadb.scratch_mariadb() as database:
             yield database
     else:
         raise ValueError(f"unknown database {kind!r}; choose one of: {', '.join(KINDS)}")

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 EXIT_BAD_INPUT = 2
 
 PG_URL_VARIABLE = "HARNESS_PG_URL"
+MARIADB_URL_VARIABLE = "HARNESS_MARIADB_URL"
 SQLITE_DIR_VARIABLE = "HARNESS_SQLITE_DIR"
 HYPOTHESIS_PROFILE_VARIABLE = "HARNESS_HYPOTHESIS_PROFILE"
 HYPOTHESIS_DB_VARIABLE = "HARNESS_HYPOTHESIS_DB"
@@ -35,6 +36,11 @@ LOAD_SESSIONS_VARIABLE = "HARNESS_LOAD_SESSIONS"
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 EMBEDDED = "embedded"  # HARNESS_PG_URL=embedded: a throwaway server of the harness's own
 PG_DRIVERS = ("postgresql+asyncpg", "postgresql")
+DEFAULT_MARIADB_URL = "mysql+aiomysql://root@127.0.0.1:3306/"
+# The async driver the MariaDB column runs on (measured against asyncmy: docs/how-to/mariadb.md).
+MARIADB_DRIVER = "mysql+aiomysql"
+# A bare `mysql://` or `mariadb://` (SQLAlchemy's sync default, mysqlclient) gets the async one.
+MARIADB_DRIVERS = ("mysql+aiomysql", "mariadb+aiomysql", "mysql", "mariadb")
 HYPOTHESIS_PROFILES = ("quick", "ci")
 LOAD_SIZE_MAX = 100_000
 PG_PROBE_TIMEOUT_S = 2.0
@@ -105,6 +111,41 @@ def check_pg_url(value: str | None) -> URL | None:
     # Always the asyncpg driver: a bare `postgresql://` means whatever SQLAlchemy defaults to
     # (psycopg2 in 2.0, psycopg in 2.1), and nothing in the harness depends on that choice.
     return url.set(drivername="postgresql+asyncpg")
+
+
+def check_mariadb_url(value: str | None) -> URL:
+    """HARNESS_MARIADB_URL as a URL on the async driver; unset gives the local server.
+
+    The database part of the URL is ignored: every run makes a scratch database of its own."""
+    text = value if value else DEFAULT_MARIADB_URL
+    accepted = (
+        f"a SQLAlchemy URL such as {DEFAULT_MARIADB_URL} (driver {', '.join(MARIADB_DRIVERS)})"
+    )
+    try:
+        url = make_url(text)
+    except Exception:
+        raise BadInput(MARIADB_URL_VARIABLE, text, "not a database URL", accepted) from None
+    if url.drivername not in MARIADB_DRIVERS:
+        raise BadInput(MARIADB_URL_VARIABLE, text, f"driver {url.drivername!r}", accepted)
+    if url.port is not None and not 0 < url.port < 65536:
+        raise BadInput(MARIADB_URL_VARIABLE, text, f"port {url.port} is out of range", accepted)
+    # `mariadb+aiomysql` makes SQLAlchemy refuse a MySQL server; `mysql+` works on both.
+    return url.set(drivername=MARIADB_DRIVER)
+
+
+def mariadb_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:
+    """Whether something accepts a TCP connection (or a Unix socket) where `url` points."""
+    unix_socket = url.query.get("unix_socket")
+    try:
+        if isinstance(unix_socket, str):
+            with socket.socket(socket.AF_UNIX) as unix:
+                unix.settimeout(timeout_s)
+                unix.connect(unix_socket)
+            return True
+        socket.create_connection((url.host or "127.0.0.1", url.port or 3306), timeout_s).close()
+    except OSError:
+        return False
+    return True
 
 
 def postgres_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:
@@ -184,6 +225,7 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
     """Every HARNESS_* variable that is set; raises the first BadInput."""
     env = os.environ if environ is None else environ
     check_pg_url(env.get(PG_URL_VARIABLE) or None)
+    check_mariadb_url(env.get(MARIADB_URL_VARIABLE) or None)
     if value := env.get(SQLITE_DIR_VARIABLE):
         check_existing_folder(SQLITE_DIR_VARIABLE, value)
     if value := env.get(HYPOTHESIS_PROFILE_VARIABLE):

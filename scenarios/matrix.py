@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scenarios.adapter import TargetFactory
 from scenarios.databases import (
     Database,
-    PostgresUnavailable,
+    ServerUnavailable,
     open_scratch_database,
     postgres_required,
 )
@@ -137,7 +137,7 @@ async def _run_database(
     async with AsyncExitStack() as stack:
         try:
             database: Database = await stack.enter_async_context(open_scratch_database(kind))
-        except PostgresUnavailable as unavailable:
+        except ServerUnavailable as unavailable:
             if postgres_required():
                 raise
             reason = f"skipped: {unavailable}"

@@ -26,7 +26,7 @@ from scenarios.adapter import Target, TargetFactory
 from scenarios.databases import (
     KINDS,
     Database,
-    PostgresUnavailable,
+    ServerUnavailable,
     open_scratch_database,
     postgres_required,
 )
@@ -52,7 +52,7 @@ class ScenarioSession:
         self.factory = factory
         self.runner = asyncio.Runner()
         self.stack = AsyncExitStack()
-        self.databases: dict[str, Database | PostgresUnavailable] = {}
+        self.databases: dict[str, Database | ServerUnavailable] = {}
         self.open_target: tuple[tuple[str, str], Target, AsyncExitStack] | None = None
         self.results: list[CaseResult] = []
 
@@ -62,10 +62,10 @@ class ScenarioSession:
                 self.databases[kind] = await self.stack.enter_async_context(
                     open_scratch_database(kind)
                 )
-            except PostgresUnavailable as unavailable:
+            except ServerUnavailable as unavailable:
                 self.databases[kind] = unavailable
         found = self.databases[kind]
-        if isinstance(found, PostgresUnavailable):
+        if isinstance(found, ServerUnavailable):
             raise found
         return found
 
@@ -146,10 +146,10 @@ class ScenarioItem(pytest.Item):
         session: ScenarioSession = self.config.stash[_SESSION_KEY]
         try:
             outcome = session.run(self.scenario, self.interleaving, self.wiring, self.db)
-        except PostgresUnavailable as unavailable:
+        except ServerUnavailable as unavailable:
             if postgres_required():
                 raise
-            pytest.skip(f"PostgreSQL unavailable: {unavailable}")
+            pytest.skip(f"{self.db} unavailable: {unavailable}")
         if isinstance(outcome, str):
             pytest.skip(outcome)
         session.results.append(outcome)

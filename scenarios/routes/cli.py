@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-from scenarios.databases import KINDS, PostgresUnavailable
+from scenarios.databases import KINDS, ServerUnavailable
 from scenarios.redaction import redact
 
 _Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
@@ -123,7 +123,7 @@ def run_routes(args: argparse.Namespace) -> int:
                 progress=_progress,
             )
         )
-    except (UsageError, PostgresUnavailable) as error:
+    except (UsageError, ServerUnavailable) as error:
         return _usage(str(error))
     try:
         written = write_reports(result, args.reports)

@@ -18,7 +18,7 @@ from hypothesis import settings
 from scenarios.adapter import (
     TargetFactory,
 )
-from scenarios.databases import Database, PostgresUnavailable, open_scratch_database
+from scenarios.databases import Database, ServerUnavailable, open_scratch_database
 from scenarios.outcomes import Outcome
 from scenarios.runner import CaseResult, judge, skipped_result
 from scenarios.stateful.machine import open_machine
@@ -47,7 +47,7 @@ def _search_on_scratch_database(
         scratch = open_scratch_database(kind)
         try:
             database = runner.run(scratch.__aenter__())
-        except PostgresUnavailable as unavailable:
+        except ServerUnavailable as unavailable:
             return search.skipped(wiring, kind, f"skipped: {unavailable}")
         try:
             return search._run_cell(factory, wiring, database)
@@ -98,7 +98,7 @@ class StatefulSearch:
                 async with open_scratch_database(kind) as database:
                     results.append(await self.run_cell(factory, wiring, database))
             return results
-        except PostgresUnavailable as unavailable:
+        except ServerUnavailable as unavailable:
             return [self.skipped(wiring, kind, f"skipped: {unavailable}") for wiring in wirings]
 
     async def run_cell(self, factory: TargetFactory, wiring: str, database: Database) -> CaseResult:

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-from scenarios.databases import KINDS, PostgresUnavailable
+from scenarios.databases import KINDS, ServerUnavailable
 from scenarios.redaction import redact
 from scenarios.sweep.report import write_reports
 from scenarios.sweep.requests import (
@@ -187,7 +187,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         )
     except UsageError as error:
         return _usage(str(error))
-    except PostgresUnavailable as error:
+    except ServerUnavailable as error:
         return _usage(str(error))
     try:
         written = write_reports(result, args.reports)

@@ -36,11 +36,16 @@ def _mysql_code(error: BaseException) -> str | None:
 
 
 def _own_code(error: BaseException | None) -> str | None:
+    # The number first: PyMySQL >= 1.2 (so aiomysql) and asyncmy 0.2.18 also attach the
+    # server's `sqlstate`, which is one class for many errors (HY000 for a lock wait timeout and
+    # most others, 23000 for both a foreign key and a duplicate key).
+    if error is not None and (number := _mysql_code(error)):
+        return number
     for attribute in _CODE_ATTRIBUTES:
         code = getattr(error, attribute, None)
         if isinstance(code, str) and code:
             return code
-    return _mysql_code(error) if error is not None else None
+    return None
 
 
 def driver_error_code(error: BaseException) -> str | None:

@@ -120,8 +120,7 @@ def _before_cursor_execute(
 
 def _handle_error(context: ExceptionContext) -> None:
     for guard in current_units.get():
-        if guard.observers:
-            guard._failed(context.connection, context.original_exception)
+        guard._failed(context.connection, context.original_exception)
 
 
 def _on_connection_commit(conn: Connection) -> None:

@@ -47,6 +47,7 @@ from scenarios.guard.rules import (
     UnitFacts,
     Writer,
     judge,
+    lock_wait_code,
 )
 from scenarios.guard.sites import caller_site, format_site, request_origin
 
@@ -289,6 +290,11 @@ class SessionGuard:
 
     def _failed(self, connection: Connection | None, error: BaseException) -> None:
         session = session_of.get(connection) if connection is not None else None
+        if session is not None:
+            code = lock_wait_code(error)
+            if code is not None:
+                record = self._record(session)
+                record.waited = record.waited or code
         for observer in self.observers:
             observer.error(session, error)
 

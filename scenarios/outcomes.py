@@ -1,6 +1,8 @@
 """Outcomes and verdicts, and the classifier that turns what a case observed into one outcome.
 
-Errors are recognised by the driver's code (SQLSTATE, SQLite error name), never by message text.
+Errors are recognised by the driver's code (SQLSTATE, SQLite error name, and on MariaDB/MySQL
+the server's error number as a decimal string, "1205": their SQLSTATE is too coarse, HY000 for
+a lock wait timeout), never by message text.
 Persistence is judged only from what a fresh connection found.
 """
 
@@ -51,9 +53,30 @@ PRIORITY = (
 # request's transaction committed (FastAPI >= 0.118 runs get_db's code after `yield` then).
 ACKNOWLEDGED_BEFORE_COMMIT = "acknowledged before commit"
 
-FK_CODES = frozenset({"23503", "SQLITE_CONSTRAINT_FOREIGNKEY"})
-# A bounded wait ran out: lock_timeout, statement_timeout, SQLite's busy timeout.
-LOCK_CODES = frozenset({"55P03", "57014", "SQLITE_BUSY", "SQLITE_LOCKED"})
+# MariaDB/MySQL error numbers (ER_* in the server's errmsg list), each checked on MariaDB 10.11:
+MYSQL_FK_CHILD = "1452"  # ER_NO_REFERENCED_ROW_2: a child row whose parent does not exist
+MYSQL_LOCK_WAIT_TIMEOUT = "1205"  # ER_LOCK_WAIT_TIMEOUT: innodb_lock_wait_timeout ran out
+MYSQL_DEADLOCK = "1213"  # ER_LOCK_DEADLOCK: InnoDB chose this transaction as the victim
+MYSQL_NOWAIT = "3572"  # ER_LOCK_NOWAIT (MySQL 8); MariaDB's NOWAIT answers 1205 instead
+MYSQL_STATEMENT_TIMEOUT = "1969"  # ER_STATEMENT_TIMEOUT: MariaDB's max_statement_time ran out
+MYSQL_QUERY_TIMEOUT = "3024"  # ER_QUERY_TIMEOUT: MySQL's max_execution_time ran out
+MYSQL_DUPLICATE = "1062"  # ER_DUP_ENTRY: a unique key taken by another row
+
+FK_CODES = frozenset({"23503", "SQLITE_CONSTRAINT_FOREIGNKEY", MYSQL_FK_CHILD})
+# A bounded wait ran out: lock_timeout, statement_timeout, SQLite's busy timeout, InnoDB's lock
+# wait (and NOWAIT) and the statement time limits of MariaDB and MySQL.
+LOCK_CODES = frozenset(
+    {
+        "55P03",
+        "57014",
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        MYSQL_LOCK_WAIT_TIMEOUT,
+        MYSQL_NOWAIT,
+        MYSQL_STATEMENT_TIMEOUT,
+        MYSQL_QUERY_TIMEOUT,
+    }
+)
 # Clear, retryable conflicts between concurrent requests.
 CONFLICT_CODES = frozenset(
     {
@@ -63,6 +86,8 @@ CONFLICT_CODES = frozenset(
         "SQLITE_BUSY_SNAPSHOT",
         "SQLITE_CONSTRAINT_UNIQUE",
         "SQLITE_CONSTRAINT_PRIMARYKEY",
+        MYSQL_DEADLOCK,
+        MYSQL_DUPLICATE,
     }
 )
 

@@ -1,4 +1,4 @@
-"""Engines for both backends with every wait bounded, and the request's session (`get_db`).
+"""Engines for the three backends with every wait bounded, and the request's session (`get_db`).
 
 This module creates the session maker, so it is the composition root for sessions: `get_db()`
 is the one place below it that is meant to open one.
@@ -33,6 +33,17 @@ PG_LOCK_TIMEOUT_MS = 200
 # zoo), so the case "could not run"; 30 s still bounds every statement.
 PG_STATEMENT_TIMEOUT_MS = 30_000
 POOL_TIMEOUT_S = 5.0  # waiting for a free pooled connection is bounded too
+# MariaDB/MySQL: InnoDB's row lock wait (whole seconds, 1 at least; the server's default is 50,
+# the incident's 50-second hang), the metadata lock wait, and (MariaDB only, in an executable
+# comment MySQL skips) a statement time limit as the backstop PG_STATEMENT_TIMEOUT_MS is.
+MYSQL_LOCK_WAIT_TIMEOUT_S = 1
+MYSQL_METADATA_LOCK_WAIT_S = 5
+MYSQL_STATEMENT_TIMEOUT_S = 30
+MYSQL_INIT_COMMAND = (
+    f"SET SESSION innodb_lock_wait_timeout = {MYSQL_LOCK_WAIT_TIMEOUT_S}, "
+    f"SESSION lock_wait_timeout = {MYSQL_METADATA_LOCK_WAIT_S}"
+    f"/*M!, SESSION max_statement_time = {MYSQL_STATEMENT_TIMEOUT_S} */"
+)
 
 
 class UnsupportedDatabaseURL(ValueError):
@@ -54,10 +65,15 @@ def _check_url(url: URL) -> None:
             raise UnsupportedDatabaseURL(
                 f"PostgreSQL URLs must use asyncpg, got {url.drivername!r}"
             )
+    elif url.get_backend_name() in ("mysql", "mariadb"):
+        if url.get_driver_name() != "aiomysql":
+            raise UnsupportedDatabaseURL(
+                f"MariaDB/MySQL URLs must use aiomysql, got {url.drivername!r}"
+            )
     else:
         raise UnsupportedDatabaseURL(
-            f"unsupported backend {url.get_backend_name()!r}: use SQLite (aiosqlite) or "
-            "PostgreSQL (asyncpg)"
+            f"unsupported backend {url.get_backend_name()!r}: use SQLite (aiosqlite), "
+            "PostgreSQL (asyncpg) or MariaDB/MySQL (aiomysql)"
         )
 
 
@@ -68,7 +84,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: ConnectionPoolEn
 
 
 def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
-    """An engine with separate pooled connections and bounded waits on either backend."""
+    """An engine with separate pooled connections and bounded waits on each backend."""
     parsed = make_url(url)
     _check_url(parsed)
     if "poolclass" not in engine_kwargs:
@@ -82,11 +98,18 @@ def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         return engine
+    engine_kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        # Every connection bounds its waits before its first statement (aiomysql's init_command).
+        return create_async_engine(
+            parsed,
+            connect_args={"init_command": MYSQL_INIT_COMMAND, "connect_timeout": 5},
+            **engine_kwargs,
+        )
     server_settings = {
         "lock_timeout": str(PG_LOCK_TIMEOUT_MS),
         "statement_timeout": str(PG_STATEMENT_TIMEOUT_MS),
     }
-    engine_kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(
         parsed, connect_args={"server_settings": server_settings}, **engine_kwargs
     )

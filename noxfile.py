@@ -4,6 +4,8 @@
 contributor's loop, about a minute); `nox -l` lists every session.
 Postgres comes from HARNESS_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres);
 when it is unset and nothing answers there, or set to `embedded`, the run starts its own server.
+MariaDB/MySQL comes from HARNESS_MARIADB_URL (default mysql+aiomysql://root@127.0.0.1:3306/); the
+matrix installs the `[mariadb]` extra (aiomysql) through `[all]`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ WIRINGS = [
     "commit_in_dependency",
     "commit_before_response",
 ]
-DATABASES = ["sqlite", "postgresql"]
+DATABASES = ["sqlite", "postgresql", "mariadb"]
 PACKAGES = ["reference_app", "scenarios", "examples", "benchmarks", "tests"]
 # pytest rewrites the asserts of the test modules and of every package that ships a pytest
 # plugin (Hypothesis, anyio, xdist, pytest-asyncio, ours) and keeps the result as bytecode beside
@@ -84,7 +86,7 @@ def install(session: nox.Session, *groups: str, lowest: bool = False) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """Run every scenario on every wiring x SQLite and Postgres; write reports/matrix.*."""
+    """Run every scenario on every wiring x SQLite, Postgres and MariaDB; write reports/matrix.*."""
     install(session)
     session.run(
         "python", "-m", "scenarios", "run", "--quiet", "--reports", "reports", *session.posargs

@@ -11,10 +11,12 @@ its sessions (reference_app.infrastructure.database), so the case ends with erro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +35,8 @@ from scenarios.scratch import (
 
 CONNECT_TIMEOUT_S = 5
 ADMIN_LOCK_WAIT_S = 10
+LEAK_GRACE_S = 1.0
+LEAK_POLL_S = 0.05
 KIND = "mariadb"
 _NAME = re.compile(r"^harness_[0-9a-f]+$")
 
@@ -126,13 +130,7 @@ async def drop(admin: Any, name: str) -> None:
     """Drop the scratch database `name`, ending first the connections still using it (as
     Postgres's DROP DATABASE ... WITH (FORCE)): a connection a case leaked with its transaction
     open holds a metadata lock that DROP would otherwise wait for, for a year by default."""
-    for (connection_id,) in await _rows(
-        admin,
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
-        name,
-    ):
-        with contextlib.suppress(Exception):  # it ended on its own meanwhile
-            await _rows(admin, f"KILL {int(connection_id)}")
+    await end_connections(admin, name)
     await _rows(admin, f"DROP DATABASE IF EXISTS `{name}`")
 
 
@@ -169,3 +167,58 @@ async def scratch_mariadb(server: URL | None = None) -> AsyncIterator[Database]:
             await drop(admin, name)
         finally:
             admin.close()
+
+
+# -- the janitor's side (scenarios.recovery): what cases left open on a scratch database -------
+
+
+_ACTIVE_TRANSACTION = re.compile(
+    r"^---TRANSACTION [^\n]*ACTIVE[^\n]*\n(?:(?!---TRANSACTION)[^\n]*\n)*?"
+    r"(?:MySQL|MariaDB) thread id (\d+)",
+    re.MULTILINE,
+)
+
+
+async def _idle_in_transaction(admin: Any, name: str) -> int:
+    """Connections to `name` that are idle (`Sleep`) with an InnoDB transaction ACTIVE.
+
+    Read from SHOW ENGINE INNODB STATUS, which is live: information_schema.INNODB_TRX is a
+    cache InnoDB refreshes only after 0.1 s without a reader, which side-by-side runs never
+    leave it, so it kept showing transactions long ended."""
+    idle = {
+        int(connection_id)
+        for (connection_id,) in await _rows(
+            admin,
+            "SELECT ID FROM information_schema.PROCESSLIST "
+            "WHERE DB = %s AND ID <> CONNECTION_ID() AND COMMAND = 'Sleep'",
+            name,
+        )
+    }
+    if not idle:
+        return 0
+    ((_type, _name, status),) = await _rows(admin, "SHOW ENGINE INNODB STATUS")
+    active = {int(thread) for thread in _ACTIVE_TRANSACTION.findall(str(status))}
+    return len(idle & active)
+
+
+async def open_transactions(admin: Any, name: str) -> int:
+    """How many other connections to database `name` sit idle in an InnoDB transaction, once
+    the app had LEAK_GRACE_S to finish rolling back: a request can answer before its session's
+    cleanup has run (InnoDB, unlike Postgres, keeps the transaction a statement failed in)."""
+    deadline = time.monotonic() + LEAK_GRACE_S
+    while True:
+        count = await _idle_in_transaction(admin, name)
+        if not count or time.monotonic() >= deadline:
+            return count
+        await asyncio.sleep(LEAK_POLL_S)
+
+
+async def end_connections(admin: Any, name: str) -> None:
+    """End every other connection to database `name` (what cases left open, rolled back)."""
+    for (connection_id,) in await _rows(
+        admin,
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+        name,
+    ):
+        with contextlib.suppress(Exception):  # it ended on its own meanwhile
+            await _rows(admin, f"KILL {int(connection_id)}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
+from scenarios import mariadb
 from scenarios.adapter import Target, TargetFactory
 from scenarios.databases import CONNECT_TIMEOUT_S, Database, open_scratch_database
 from scenarios.outcomes import Outcome, Verdict
@@ -69,6 +70,12 @@ class Janitor:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._connection: asyncpg.Connection | None = None
+        self._mariadb: Any = None  # an aiomysql connection to the server, no database chosen
+
+    async def _mariadb_admin(self) -> Any:
+        if self._mariadb is None or self._mariadb.closed:
+            self._mariadb = await mariadb.admin_connection(make_url(self.database.url))
+        return self._mariadb
 
     async def _postgres(self) -> asyncpg.Connection:
         if self._connection is None or self._connection.is_closed():
@@ -88,6 +95,9 @@ class Janitor:
                 "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
             )
             return int(found)
+        if self.database.kind == mariadb.KIND:
+            name = make_url(self.database.url).database or ""
+            return await mariadb.open_transactions(await self._mariadb_admin(), name)
         return 0 if await asyncio.to_thread(_sqlite_writable, self.database) else 1
 
     async def reclaim(self) -> bool:
@@ -99,9 +109,16 @@ class Janitor:
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
             return True
+        if self.database.kind == mariadb.KIND:
+            name = make_url(self.database.url).database or ""
+            await mariadb.end_connections(await self._mariadb_admin(), name)
+            return True
         return await asyncio.to_thread(_sqlite_writable, self.database)
 
     async def close(self) -> None:
+        if self._mariadb is not None:
+            self._mariadb.close()
+            self._mariadb = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None

@@ -27,7 +27,15 @@ REPORT_FORMAT = 1
 
 # What a verdict can depend on: FastAPI >= 0.118 runs get_db's code after `yield` after the
 # response, FastAPI >= 0.121 has `Depends(scope=...)`; the drivers and ORM decide the rest.
-RECORDED_DISTRIBUTIONS = ("fastapi", "starlette", "sqlalchemy", "aiosqlite", "asyncpg")
+RECORDED_DISTRIBUTIONS = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "aiomysql",
+    "pymysql",
+)
 
 
 def library_versions() -> dict[str, str]:

@@ -15,6 +15,8 @@ PACKAGES = (
     "sqlalchemy",
     "aiosqlite",
     "asyncpg",
+    "aiomysql",
+    "pymysql",
     "psycopg",
     "fastapi",
     "starlette",

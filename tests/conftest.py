@@ -1,7 +1,7 @@
 """Scratch databases for the test session: a SQLite file and a Postgres database of our own.
 
-Postgres comes from HARNESS_PG_URL; when it is unreachable, tests that need it are skipped
-locally with the reason and fail under CI.
+Postgres comes from HARNESS_PG_URL, MariaDB/MySQL from HARNESS_MARIADB_URL; when one is
+unreachable, tests that need it are skipped locally with the reason and fail under CI.
 
 Under pytest-xdist (`nox -s tests -- -n auto`) every worker is a process with its own test
 session, so each gets its own SQLite file and its own Postgres database, both dropped when the
@@ -29,6 +29,7 @@ from scenarios.databases import (
     KINDS,
     Database,
     PostgresUnavailable,
+    ServerUnavailable,
     open_scratch_database,
     postgres_required,
     postgres_server_url,
@@ -85,6 +86,27 @@ async def scratch_or_without_postgres(kind: str) -> AsyncIterator[Database]:
 async def postgres_database() -> AsyncIterator[Database]:
     async with scratch_or_without_postgres("postgresql") as database:
         yield database
+
+
+def without_mariadb(why: object) -> NoReturn:
+    """No MariaDB/MySQL for a test: a failure under CI (`CI` set), a skip elsewhere."""
+    if postgres_required():
+        pytest.fail(f"MariaDB/MySQL is required under CI: {why}")
+    pytest.skip(f"MariaDB/MySQL unavailable: {why}")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def mariadb_database() -> AsyncIterator[Database]:
+    """A scratch database on the server HARNESS_MARIADB_URL names (tests marked `mariadb`)."""
+    scratch = open_scratch_database("mariadb")
+    try:
+        database = await scratch.__aenter__()
+    except ServerUnavailable as unavailable:
+        without_mariadb(unavailable)
+    try:
+        yield database
+    finally:
+        await scratch.__aexit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

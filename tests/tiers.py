@@ -4,7 +4,8 @@ first, and a test added in a new file is classified without being edited.
 
 A test is slow when it:
 - says so (`@pytest.mark.slow`, for what no rule below can see: a subprocess running pytest);
-- needs the PostgreSQL server (the `postgres` marker, or a fixture that opens a database there);
+- needs the PostgreSQL server (the `postgres` marker, or a fixture that opens a database there),
+  or the MariaDB/MySQL server (the `mariadb` marker, the `mariadb_database` fixture);
 - runs pytest inside pytest (the `pytester` fixture);
 - needs a whole matrix (the session's `reference_matrix`, or any fixture named `matrix`,
   `*_matrix` or `matrix_*`), or is one of the pack's own items (the `scenario_target` ini
@@ -47,6 +48,7 @@ SLOW_FIXTURES = {
     "testdir": "runs pytest inside pytest",
     "postgres_database": "needs the PostgreSQL server",
     "desk_postgres": "needs the PostgreSQL server",
+    "mariadb_database": "needs the MariaDB/MySQL server",
     "reference_matrix": "needs the reference app's whole matrix",
     "browser": "drives headless Chromium",
     "search_settings": "runs a Hypothesis search of an app",
@@ -217,6 +219,8 @@ def why_slow(item: pytest.Item) -> str | None:
         return "marked slow"
     if item.get_closest_marker("postgres") is not None:
         return "needs the PostgreSQL server"
+    if item.get_closest_marker("mariadb") is not None:
+        return "needs the MariaDB/MySQL server"
     if not isinstance(item, pytest.Function):
         return "one of the pack's own items (the whole matrix through the plugin)"
     parts = item.path.parts
@@ -270,6 +274,6 @@ def slow_tests_deselected(config: pytest.Config) -> bool:
         return False
 
     def a_postgres_test(name: str, /, **_: str | int | bool | None) -> bool:
-        return name in (MARKER, "postgres")
+        return name in (MARKER, "postgres", "mariadb")
 
     return not compiled.evaluate(a_postgres_test)

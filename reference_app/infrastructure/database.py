@@ -98,14 +98,17 @@ def create_engine(url: str | URL, **engine_kwargs: Any) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    engine_kwargs.setdefault("pool_pre_ping", True)
     if parsed.get_backend_name() in ("mysql", "mariadb"):
         # Every connection bounds its waits before its first statement (aiomysql's init_command).
+        # No pre-ping: SQLAlchemy < 2.0.50's aiomysql adapter fails every ping once PyMySQL is
+        # >= 1.2 (sqlalchemy#13306), and a connection the harness killed is never reused (the
+        # target is reopened on fresh engines after a reclaim).
         return create_async_engine(
             parsed,
             connect_args={"init_command": MYSQL_INIT_COMMAND, "connect_timeout": 5},
             **engine_kwargs,
         )
+    engine_kwargs.setdefault("pool_pre_ping", True)
     server_settings = {
         "lock_timeout": str(PG_LOCK_TIMEOUT_MS),
         "statement_timeout": str(PG_STATEMENT_TIMEOUT_MS),

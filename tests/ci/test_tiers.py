@@ -14,6 +14,11 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
+def mariadb_database():
+    return None
+
+
+@pytest.fixture
 def postgres_database():
     return "a server"
 
@@ -54,6 +59,15 @@ def test_server(postgres_database):
     pass
 
 
+def test_mariadb_server(mariadb_database):
+    pass
+
+
+@pytest.mark.mariadb
+def test_mariadb_marked():
+    pass
+
+
 def test_through_a_matrix(report_page):
     pass
 
@@ -78,7 +92,7 @@ def test_only_tests_that_use_nothing_slow_are_left_by_not_slow(
 ) -> None:
     pytester.makeini(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-        "markers =\n    slow(reason): slow\n    postgres: a server\n"
+        "markers =\n    slow(reason): slow\n    postgres: a server\n    mariadb: a server\n"
     )
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_uses=TESTS.replace("import scenarios.embedded_postgres\n", ""))
@@ -100,6 +114,8 @@ def test_only_tests_that_use_nothing_slow_are_left_by_not_slow(
         "test_embedded.py::test_start",
         "test_uses.py::test_on_each_database[postgresql]",
         "test_uses.py::test_server",
+        "test_uses.py::test_mariadb_server",
+        "test_uses.py::test_mariadb_marked",
         "test_uses.py::test_through_a_matrix",
         "test_uses.py::test_inner_pytest",
         "test_uses.py::test_said_so",
@@ -167,7 +183,7 @@ def test_each_new_rule_fires_on_a_test_that_uses_its_thing_and_not_on_a_plain_on
 ) -> None:
     pytester.makeini(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-        "markers =\n    slow(reason): slow\n    postgres: a server\n"
+        "markers =\n    slow(reason): slow\n    postgres: a server\n    mariadb: a server\n"
     )
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_new_rules=NEW_RULES)

@@ -122,6 +122,16 @@ def test_every_job_with_a_database_has_postgres_15_and_the_harness_points_at_it(
     assert "127.0.0.1:5432" in url
 
 
+def test_every_job_with_a_database_has_mariadb_and_the_harness_points_at_it() -> None:
+    for name in ("cell", "tests"):
+        mariadb = jobs()[name]["services"]["mariadb"]
+        assert mariadb["image"].startswith("mariadb:")
+        assert "3306:3306" in mariadb["ports"]
+    url = workflow()["env"]["HARNESS_MARIADB_URL"]
+    assert url.startswith("mysql+aiomysql://")
+    assert "127.0.0.1:3306" in url
+
+
 def test_the_cells_are_merged_into_one_report_uploaded_even_on_failure() -> None:
     cell_steps = jobs()["cell"]["steps"]
     cell_upload = [s for s in cell_steps if str(s.get("uses", "")).startswith("actions/upload")]

@@ -20,7 +20,6 @@ from scenarios.guard import Kind, session_guard
 from scenarios.scratch import Database
 from scenarios.toolkit import bound_waits
 from tests.guard.conftest import line_of
-from tests.toolkit.conftest import mariadb_database  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 THIS_FILE = Path(__file__)
@@ -45,7 +44,7 @@ class Context(Base):
 
 
 @pytest_asyncio.fixture
-async def engine(mariadb_database: Database) -> AsyncIterator[AsyncEngine]:  # noqa: F811
+async def engine(mariadb_database: Database) -> AsyncIterator[AsyncEngine]:
     engine = make_async_engine(mariadb_database.url)
     bound_waits(engine)  # 1 s, not InnoDB's 50 s
     try:

@@ -213,6 +213,7 @@ LOWEST_VERSION_TESTS = [
     "tests/guard/test_reference_app.py",
     "tests/stateful/test_search_options.py",
     "tests/stateful/test_strategies.py",
+    "tests/scenarios/test_mariadb.py",  # the aiomysql floor, on SQLAlchemy's own
 ]
 
 

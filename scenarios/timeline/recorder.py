@@ -217,14 +217,35 @@ _SQLSTATES = {
 }
 
 
+# MariaDB/MySQL: the server's error number says what SQLSTATE (HY000, 23000) does not.
+_MYSQL_ERRORS = {
+    1205: "lock wait timeout",
+    1452: "foreign key violation",
+    1213: "deadlock",
+    1062: "duplicate key",
+    3572: "lock not granted (NOWAIT)",
+    1969: "statement time limit",
+}
+_MYSQL_DRIVERS = ("pymysql", "aiomysql", "asyncmy", "MySQLdb")
+
+
+def _mysql_number(error: BaseException) -> int | None:
+    args = getattr(error, "args", ())
+    if type(error).__module__.split(".")[0] in _MYSQL_DRIVERS and args:
+        return args[0] if isinstance(args[0], int) else None
+    return None
+
+
 def describe_error(error: BaseException) -> str:
-    """The error's class, SQLSTATE or SQLite name, and its first line (no DETAIL, which quotes
-    key values)."""
+    """The error's class, SQLSTATE, SQLite name or MySQL error number, and its first line (no
+    DETAIL, which quotes key values)."""
     code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     sqlite_name = getattr(error, "sqlite_errorname", None)
     message = str(error).split("\n", 1)[0].split("DETAIL", 1)[0].strip()
     message = re.sub(r"^<class '([\w.]+)'>: ", "", message)[:200]
     label = _SQLSTATES.get(str(code), "") if code else ""
     tag = f"SQLSTATE {code}" if code else (str(sqlite_name) if sqlite_name else "")
+    if (number := _mysql_number(error)) is not None:
+        label, tag = _MYSQL_ERRORS.get(number, ""), f"MySQL error {number}"
     head = f"{label} ({tag})" if label and tag else (tag or type(error).__name__)
     return f"{head}: {message}" if message else head

@@ -12,12 +12,16 @@ import asyncio
 
 import pytest
 
-from scenarios.databases import KINDS, postgres_required
+from scenarios.databases import postgres_required
 from scenarios.matrix import run_matrix
 from scenarios.outcomes import Outcome
 from scenarios.scenario import load_pack
 from scenarios.stateful import StatefulSearch
 from tests.porting.module_level_app.adapter import TARGET, SecondTargetOpened
+
+# The app makes its engine as its authors wrote it, with no wait bounded: on MariaDB the seed's
+# bug would hang each new chat for the server's 50-second lock wait, so it runs on these two.
+KINDS = ("sqlite", "postgresql")
 
 
 def _run(wiring: str):

@@ -85,7 +85,8 @@ def test_in_memory_sqlite_is_refused_with_the_reason(url: str) -> None:
     [
         ("sqlite:///harness.db", "aiosqlite"),
         ("postgresql+psycopg2://u@h/db", "asyncpg"),
-        ("mysql+aiomysql://u@h/db", "unsupported backend"),
+        ("mysql+pymysql://u@h/db", "aiomysql"),
+        ("mssql+aioodbc://u@h/db", "unsupported backend"),
     ],
 )
 def test_urls_the_harness_cannot_test_honestly_are_refused(url: str, complaint: str) -> None:

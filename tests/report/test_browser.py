@@ -157,7 +157,12 @@ async def test_the_grid_has_one_coloured_labelled_cell_per_case(
 
 
 @pytest.mark.parametrize(
-    ("db", "error"), [("postgresql", "SQLSTATE 23503"), ("sqlite", "SQLITE_BUSY")]
+    ("db", "error"),
+    [
+        ("postgresql", "SQLSTATE 23503"),
+        ("sqlite", "SQLITE_BUSY"),
+        ("mariadb", "lock wait timeout (MySQL error 1205)"),
+    ],
 )
 async def test_a_two_sessions_cell_opens_its_timeline_with_the_error_on_the_right_lane(
     page: Page, matrix_run: MatrixRun, screenshots: Path, db: str, error: str

@@ -257,7 +257,12 @@ def test_the_new_chat_fails_in_about_a_second_with_1205_and_the_fix_is_clean(
     assert existing["observed"] == "lost_write"
     for scenario in ("first_message_new_session", "message_to_existing_session"):
         assert cells[("shared_session", scenario)]["observed"] == "ok"
-    assert all(c["verdict"] == "as_expected" for c in cells.values())
+    # Skipped: the after-response scenarios where FastAPI < 0.118 has no point after a response.
+    assert all(c["verdict"] in ("as_expected", "skipped") for c in cells.values())
+    # The report page draws the incident's MariaDB timeline: the error on the lane it struck.
+    page = (reports / "index.html").read_text(encoding="utf-8")
+    assert '"text":"lock wait timeout (MySQL error 1205)' in page
+    assert "closed without commit: messages 1, sessions 1 flushed, never committed" in page
 
 
 @pytest.mark.mariadb
@@ -282,3 +287,14 @@ def test_an_unreachable_server_is_skipped_locally_and_fails_under_ci() -> None:
     assert under_ci.returncode == 2
     assert "MariaDB/MySQL is required under CI" in under_ci.stderr
     assert "s3cret" not in under_ci.stdout + under_ci.stderr
+
+
+def test_a_mysql_error_is_named_by_its_number_on_the_timeline() -> None:
+    import pymysql.err
+
+    from scenarios.timeline.recorder import describe_error
+
+    text = describe_error(pymysql.err.OperationalError(1205, "Lock wait timeout exceeded"))
+    assert text.startswith("lock wait timeout (MySQL error 1205): ")
+    duplicate = describe_error(pymysql.err.IntegrityError(1062, "Duplicate entry"))
+    assert duplicate.startswith("duplicate key (MySQL error 1062)")

@@ -29,11 +29,11 @@ from scenarios.stateful import SCENARIO_NAME, StatefulSearch
 from tests.whole_matrix import whole_matrix_turn
 from tests.zoo.adapter import VARIANTS, ZOO
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.mariadb]
 # The leak variants leave connections that only the garbage collector finds; SQLAlchemy warns
 # when it does. Expected here, and collected before the module ends (see `matrix`).
 GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
-DATABASES = ("sqlite", "postgresql")
+DATABASES = ("sqlite", "postgresql", "mariadb")
 PROBE = "read_only_helper"  # loses nothing: a finding there is a false alarm
 
 # The score, variant by variant (a cell may list the scores it accepts, `a|b`);
@@ -145,11 +145,12 @@ def _selected(session: pytest.Session) -> list[str]:
 async def matrix(
     request: pytest.FixtureRequest,
     postgres_database: Database,
+    mariadb_database: Database,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> MatrixRun:
     """One matrix over the variants selected (one target open at a time; the searches of a
-    database side by side). `postgres_database` makes an unreachable server a skip locally and
-    a failure under CI; under pytest-xdist no other worker runs a whole matrix meanwhile
+    database side by side). `postgres_database` and `mariadb_database` make an unreachable
+    server a skip locally and a failure under CI; under pytest-xdist no other worker runs a whole matrix meanwhile
     (tests/whole_matrix.py)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", GC_OF_LEAKED_CONNECTION)

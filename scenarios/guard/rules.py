@@ -37,6 +37,39 @@ class Writer:
     committed_after_response: bool = False
     # Opened outside any unit (a fixture's, the test's), never by the app in an earlier one.
     outside: bool = False
+    # The driver's code when one of its statements waited for a lock and gave up ("1205").
+    waited: str | None = None
+
+
+def lock_wait_code(error: BaseException) -> str | None:
+    """The code of a bounded lock wait that ran out (MariaDB/MySQL 1205, Postgres 55P03,
+    SQLite SQLITE_BUSY, ...); None for any other error. Imported on the first database error,
+    so a run without one never loads the classifier."""
+    from scenarios.outcomes import LOCK_CODES
+    from scenarios.toolkit.errors import driver_error_code
+
+    code = driver_error_code(error)
+    return code if code in LOCK_CODES else None
+
+
+def _waits(facts: UnitFacts, working: list[Writer]) -> str:
+    """What the database said when one of the sessions waited for another's lock: on
+    MariaDB/MySQL the incident's bug is a foreign key check (or a write) in one session waiting for
+    rows the other has not committed, for `innodb_lock_wait_timeout` (50 s by default)."""
+    for ordinal, record in enumerate(working, start=1):
+        if record.waited is None:
+            continue
+        hint = (
+            " (InnoDB's lock wait timeout: one session of the "
+            f"{facts.noun} waited for rows another had not committed, 50 s by default)"
+            if record.waited == "1205"
+            else " (a bounded lock wait ran out: one session waited for another's lock)"
+        )
+        return (
+            f"; the {ordinal_word(ordinal)} session's statement waited for a lock and failed "
+            f"with error {record.waited}{hint}"
+        )
+    return ""
 
 
 @dataclass
@@ -193,6 +226,7 @@ def _extra_sessions(
             f"the {ordinal_word(ordinal)} was opened at {_where(facts, record)} "
             f"(the first at {first})"
         )
+        waits = _waits(facts, working)
         if record.outside:
             found.append(
                 finding(
@@ -203,12 +237,20 @@ def _extra_sessions(
                     note=True,
                 )
             )
+        elif not record.wrote and record.waited is not None:
+            # It meant to write: its statement waited for the other session's lock and failed.
+            found.append(
+                finding(
+                    Kind.EXTRA_SESSION,
+                    f"{len(working)} sessions did work in one {noun}: {opened}{waits}",
+                )
+            )
         elif not record.wrote:
             found.append(
                 finding(
                     Kind.READ_ONLY_SESSION,
                     f"{len(working)} sessions did work in one {noun}, the extra one only "
-                    f"reading: {opened}",
+                    f"reading: {opened}{waits}",
                     note=True,
                 )
             )
@@ -223,7 +265,7 @@ def _extra_sessions(
             found.append(
                 finding(
                     Kind.EXTRA_SESSION,
-                    f"{len(working)} sessions did work in one {noun}: {opened}; {why}",
+                    f"{len(working)} sessions did work in one {noun}: {opened}; {why}{waits}",
                 )
             )
         else:
@@ -238,7 +280,8 @@ def _extra_sessions(
                         f"{facts.noun}'s writes are committed (a partial commit)"
                         if failed
                         else "; a failure between the commits would leave a partial commit"
-                    ),
+                    )
+                    + waits,
                     sessions=len(writers),
                 )
             )

@@ -46,6 +46,7 @@ from scenarios.guard.rules import (
     UnitFacts,
     Writer,
     judge,
+    lock_wait_code,
 )
 from scenarios.guard.sites import caller_site, format_site, request_origin
 
@@ -292,6 +293,11 @@ class SessionGuard:
             observer.statement(session, sql, rows)
 
     def statement_failed(self, session: Session | None, error: BaseException) -> None:
+        if session is not None:
+            code = lock_wait_code(error)
+            if code is not None:
+                record = self._record(session)
+                record.waited = record.waited or code
         for observer in self.observers:
             observer.error(session, error)
 

@@ -1,6 +1,7 @@
 """Where a session was opened: the first frame of the app's own code on the stack (past
-SQLAlchemy, asyncio, greenlet and the guard), and, for FastAPI, the chain of `Depends`
-parameters that asked for it, read from the frames of FastAPI's dependency solver."""
+SQLAlchemy, asyncio, greenlet, the guard and the app's own session helpers), and, for FastAPI,
+the chain of `Depends` parameters that asked for it, read from the frames of FastAPI's
+dependency solver."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
+import sysconfig
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
@@ -77,9 +80,38 @@ def _frames(start: FrameType | None) -> Iterator[FrameType]:
         frame, current = parent.gr_frame, parent
 
 
+_GENERATORS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+_LIBRARY_PREFIXES = tuple(
+    str(Path(path).resolve()) + os.sep
+    for path in {
+        sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")
+    }
+    if path
+)
+_library_cache: dict[str, bool] = {}
+
+
+def _is_library(filename: str) -> bool:
+    """Installed code (the standard library, site-packages: pytest, FastAPI, Starlette), as
+    opposed to the app's own, which is where a team wants to be sent."""
+    library = _library_cache.get(filename)
+    if library is None:
+        library = filename.startswith("<") or str(Path(filename).resolve()).startswith(
+            _LIBRARY_PREFIXES
+        )
+        _library_cache[filename] = library
+    return library
+
+
 def caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
     """The first frame outside SQLAlchemy, contextlib, asyncio, greenlet and this guard; with
-    `skip_init_of`, also past `__init__` methods of that object (a Session subclass)."""
+    `skip_init_of`, also past `__init__` methods of that object (a Session subclass).
+
+    A session opened in a generator (an app's session helper: `with_session()`, `get_db()`,
+    `@asynccontextmanager` or not) is named where the app's own code entered the helper, the
+    line a team has to change; when a library entered it (FastAPI resolving a dependency, a
+    pytest fixture), the helper's own line, as there is no line of the app's further out."""
+    helper: tuple[str, int] | None = None
     for frame in _frames(sys._getframe(1)):  # noqa: SLF001 - CPython's frame API
         code = frame.f_code
         if _is_ignored(code.co_filename) or _generated_by_sqlalchemy(frame):
@@ -90,8 +122,13 @@ def caller_site(skip_init_of: object | None = None) -> tuple[str, int] | None:
             and frame.f_locals.get("self") is skip_init_of
         ):
             continue
+        if helper is not None and _is_library(code.co_filename):
+            return helper
+        if code.co_flags & _GENERATORS:
+            helper = helper or (code.co_filename, frame.f_lineno)
+            continue
         return code.co_filename, frame.f_lineno
-    return None
+    return helper
 
 
 def format_site(site: tuple[str, int] | None) -> str | None:

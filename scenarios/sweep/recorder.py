@@ -10,6 +10,10 @@ The listeners sit on SQLAlchemy's `Engine` and `Session` classes, so they see ev
 session the app makes (an AsyncEngine runs on a sync Engine, an AsyncSession on a sync Session)
 without a handle on any of them. They record only while armed, and never for the sweep's own
 engines (`exclude`). Sync apps run their requests in a worker thread, hence the lock.
+
+On a MariaDB/MySQL scratch database every connection of the app gets its lock waits bounded to
+about a second when it is first used (`Recorder.bound_waits`), so the incident's foreign key wait
+ends as error 1205 rather than as a request that never answers; the app's code is not changed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from scenarios.databases import mask_password
+from scenarios.toolkit.waits import WaitBounds, bound_mysql_connection
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -33,6 +38,9 @@ EventKind = Literal["statement", "commit", "response"]
 RowKey = tuple[str, tuple[Any, ...]]  # (table name, primary key values, normalised)
 
 SQL_SHOWN_CHARS = 120
+# The app's lock waits on a MariaDB/MySQL scratch database: InnoDB's least, one second.
+SWEEP_BOUNDS = WaitBounds(mysql_lock_wait_timeout_s=1)
+_BOUNDED = "two_sessions_harness_bounded"  # marks a DB-API connection whose waits are bounded
 
 
 class SweepFault(OperationalError):
@@ -54,10 +62,21 @@ class ForeignDatabase(OperationalError):
         )
 
 
+# A URL without a port means the server's default one; MariaDB's dialect names the same server.
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+_SAME_BACKEND = {"mariadb": "mysql"}
+
+
 def database_key(url: str | URL) -> tuple[str, str | None, int | None, str | None]:
-    """Which database a URL names, whatever its driver (aiosqlite and pysqlite alike)."""
+    """Which database a URL names, whatever its driver (aiosqlite and pysqlite alike; aiomysql,
+    asyncmy, PyMySQL, `mysql://` and `mariadb://` alike, with or without the default port)."""
     parsed = make_url(url)
-    return (parsed.get_backend_name(), parsed.host, parsed.port, parsed.database)
+    backend = parsed.get_backend_name()
+    backend = _SAME_BACKEND.get(backend, backend)
+    port = parsed.port
+    if port is None and parsed.host is not None:
+        port = _DEFAULT_PORTS.get(backend)
+    return (backend, parsed.host, port, parsed.database)
 
 
 @dataclass(frozen=True)
@@ -166,6 +185,24 @@ class Recorder:
                 raise ForeignDatabase(shown)
         return self._run is not None
 
+    def bound_waits(self, connection: Connection) -> None:
+        """Bound the lock waits of an app's connection to a MariaDB/MySQL scratch database, once
+        per DB-API connection, whatever engine the app made: InnoDB would otherwise wait 50 s
+        for the incident's uncommitted parent row, and the run would hit the request's 30 s bound
+        instead of naming error 1205 after about a second."""
+        expected = self._expected
+        if expected is None or expected[0] != "mysql" or connection.engine in self._excluded:
+            return
+        if database_key(connection.engine.url) != expected:
+            return
+        record = connection.connection
+        if record.info.get(_BOUNDED):
+            return
+        dbapi = record.dbapi_connection
+        if dbapi is not None:
+            bound_mysql_connection(dbapi, SWEEP_BOUNDS, statements=False)
+            record.info[_BOUNDED] = True
+
 
 RECORDER = Recorder()
 _installed = False
@@ -186,6 +223,10 @@ def _before_cursor_execute(
     return statement, parameters
 
 
+def _on_engine_connect(connection: Connection) -> None:
+    RECORDER.bound_waits(connection)
+
+
 def _on_commit(connection: Connection) -> None:
     """A commit that fails leaves nothing of its transaction: the fault rolls the database
     transaction back before it is raised, as a server does when COMMIT fails. (Raised alone it
@@ -204,5 +245,6 @@ def install() -> Recorder:
     if not _installed:
         event.listen(Engine, "before_cursor_execute", _before_cursor_execute, retval=True)
         event.listen(Engine, "commit", _on_commit)
+        event.listen(Engine, "engine_connect", _on_engine_connect)
         _installed = True
     return RECORDER

@@ -41,7 +41,12 @@ from scenarios.sweep.requests import UsageError
 AppFactory = Callable[[str], Any]
 # The scratch engine's SQLite busy timeout: a second writer waits this long, not 5 s.
 SQLITE_BUSY_TIMEOUT_S = 1.0
-_SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+_SYNC_DRIVERS = {
+    "sqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",  # PyMySQL: aiomysql's own dependency, so always there beside it
+    "mariadb": "mariadb+pymysql",
+}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 - `driver_error_code`, `response_for_exception`, `RETRYABLE_CODES`: classify a bare HTTP 500
   by the driver's own code (`errors.py`);
-- `bound_waits(engine)`: every wait bounded on an engine the app already made (`waits.py`);
+- `bound_waits(engine)`: every wait bounded on an engine the app already made, on SQLite,
+  Postgres and MariaDB/MySQL (`waits.py`);
 - `Checkpoints`: the pack's four points fired from outside an app that has none
   (`checkpoints.py`).
 
@@ -20,8 +21,10 @@ from scenarios.toolkit.errors import (
 )
 from scenarios.toolkit.waits import (
     DEFAULT_BOUNDS,
+    MYSQL_DRIVERS,
     UnboundableEngine,
     WaitBounds,
+    bound_mysql_connection,
     bound_waits,
     connect_arguments,
     enable_sqlite_foreign_keys,
@@ -29,11 +32,13 @@ from scenarios.toolkit.waits import (
 
 __all__ = [
     "DEFAULT_BOUNDS",
+    "MYSQL_DRIVERS",
     "RETRYABLE_CODES",
     "Checkpoints",
     "InjectedFault",
     "UnboundableEngine",
     "WaitBounds",
+    "bound_mysql_connection",
     "bound_waits",
     "connect_arguments",
     "driver_error_code",

@@ -2,7 +2,8 @@
 
 An app that lets a database error escape answers a bare HTTP 500; the pack tells an FK violation
 from a lock timeout only by the code the driver attached (SQLSTATE on Postgres, the SQLite error
-name), never by message text. These helpers read it whichever driver raised it.
+name, the server's error number on MariaDB/MySQL), never by message text. These helpers read it
+whichever driver raised it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,31 @@ from scenarios.outcomes import CONFLICT_CODES, LOCK_CODES
 RETRYABLE_CODES: frozenset[str] = LOCK_CODES | CONFLICT_CODES
 
 _CODE_ATTRIBUTES = ("sqlstate", "pgcode", "sqlite_errorname")
+# The MariaDB/MySQL drivers' packages. PyMySQL (and aiomysql, which raises PyMySQL's errors),
+# asyncmy and mysqlclient (`MySQLdb`) put the server's error number first in `args`:
+# `OperationalError(1205, 'Lock wait timeout exceeded; ...')`; MySQL Connector and MariaDB
+# Connector/Python keep it in `errno`.
+_MYSQL_DRIVERS = frozenset({"pymysql", "aiomysql", "asyncmy", "MySQLdb", "mysql", "mariadb"})
+
+
+def _mysql_code(error: BaseException) -> str | None:
+    """The server's error number ('1205', '1452') of a MariaDB/MySQL driver's exception."""
+    if type(error).__module__.partition(".")[0] not in _MYSQL_DRIVERS:
+        return None
+    number = getattr(error, "errno", None)
+    if not isinstance(number, int) and error.args:
+        number = error.args[0]
+    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+        return str(number)
+    return None
 
 
 def _own_code(error: BaseException | None) -> str | None:
+    # The number first: PyMySQL >= 1.2 (so aiomysql) and asyncmy 0.2.18 also attach the
+    # server's `sqlstate`, which is one class for many errors (HY000 for a lock wait timeout and
+    # most others, 23000 for both a foreign key and a duplicate key).
+    if error is not None and (number := _mysql_code(error)):
+        return number
     for attribute in _CODE_ATTRIBUTES:
         code = getattr(error, attribute, None)
         if isinstance(code, str) and code:
@@ -26,7 +49,9 @@ def _own_code(error: BaseException | None) -> str | None:
 
 
 def driver_error_code(error: BaseException) -> str | None:
-    """SQLSTATE (asyncpg, psycopg 2 and 3) or SQLite's error name (sqlite3, aiosqlite) for a
+    """SQLSTATE (asyncpg, psycopg 2 and 3), SQLite's error name (sqlite3, aiosqlite) or the
+    MariaDB/MySQL error number as text ('1205' lock wait timeout, '1213' deadlock, '1452' foreign
+    key, '1062' duplicate key, '3572' NOWAIT; aiomysql, asyncmy, PyMySQL, mysqlclient) for a
     SQLAlchemy `DBAPIError` or a raw driver error; None when there is none.
 
     Follows `orig` (SQLAlchemy's wrapper) and `__cause__` (the async adapters wrap the driver's

@@ -19,7 +19,7 @@ from scenarios.scenario import load_pack
 from scenarios.stateful import StatefulSearch
 from tests.porting.module_level_app.adapter import TARGET, SecondTargetOpened
 
-# The app makes its engine as its authors wrote it, with no wait bounded: on MariaDB the seed's
+# The app makes its engine as its authors wrote it, with no wait bounded: on MariaDB the incident's
 # bug would hang each new chat for the server's 50-second lock wait, so it runs on these two.
 KINDS = ("sqlite", "postgresql")
 

@@ -66,7 +66,8 @@ class UnitEvents(Protocol):
         a connection used directly; `rows` the parameter sets of an executemany."""
 
     def statement_failed(self, session: Session | None, error: BaseException) -> None:
-        """The database raised `error` (only to an observing unit)."""
+        """The database raised `error`: a unit records a lock wait that ran out (MariaDB's 1205)
+        against the session, and tells its observers."""
 
     def statement_written(
         self, connection: Connection, session: Session | None, table: str, rows: int
@@ -208,11 +209,11 @@ def _before_cursor_execute(
 
 
 def _handle_error(context: ExceptionContext) -> None:
-    observing = [guard for guard in _current_units.get() if guard.observing]
-    if observing:
+    units = _current_units.get()
+    if units:
         conn = context.connection
         session = _session_of.get(conn) if conn is not None else None
-        for guard in observing:
+        for guard in units:
             guard.statement_failed(session, context.original_exception)
 
 

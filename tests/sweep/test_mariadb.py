@@ -9,7 +9,7 @@ import time
 import pytest
 
 from scenarios.mariadb import MariaDBUnavailable
-from scenarios.sweep import Outcome, SweepResult
+from scenarios.sweep import SweepResult, SweepVerdict
 from scenarios.sweep.pytest_plugin import run_sweep_blocking
 from scenarios.sweep.requests import RequestPlan, SweepRequest
 from tests.conftest import without_mariadb
@@ -39,12 +39,12 @@ def test_a_repository_that_commits_on_its_own_leaves_a_half_write_on_mariadb() -
     result = _sweep(small_apps.line_repository_commits, small_apps.ORDER)
     (request,) = result.requests
     assert outcomes_by_boundary(request) == {
-        "1S": Outcome.OK,
-        "2S": Outcome.OK,
-        "3C": Outcome.OK,
-        "4S": Outcome.PARTIAL_COMMIT,
-        "5C": Outcome.PARTIAL_COMMIT,
-        "6R": Outcome.OK,
+        "1S": SweepVerdict.OK,
+        "2S": SweepVerdict.OK,
+        "3C": SweepVerdict.OK,
+        "4S": SweepVerdict.PARTIAL_COMMIT,
+        "5C": SweepVerdict.PARTIAL_COMMIT,
+        "6R": SweepVerdict.OK,
     }
     assert not result.atomic
 
@@ -65,7 +65,7 @@ def test_the_seeds_new_chat_is_a_1205_lock_wait_in_about_a_second() -> None:
     result = _sweep(chat_apps.two_session_chats, chat_apps.NEW_CHAT)
     elapsed = time.perf_counter() - started
     (request,) = result.requests
-    assert request.first.outcome is Outcome.ERROR
+    assert request.first.outcome is SweepVerdict.ERROR
     assert request.first_status == 500
     assert "1205" in request.first.detail
     assert "Lock wait timeout" in request.first.detail
@@ -78,5 +78,5 @@ def test_the_seeds_existing_chat_loses_the_repositorys_write() -> None:
         chat_apps.two_session_chats, chat_apps.EXISTING_CHAT, setup=(chat_apps.SEED_CHAT,)
     )
     (request,) = result.requests
-    assert request.first.outcome is Outcome.LOST_WRITE
+    assert request.first.outcome is SweepVerdict.LOST_WRITE
     assert "chat_apps.py" in request.first.detail

@@ -101,17 +101,24 @@ def check_pg_url(value: str | None) -> URL | None:
         f"a SQLAlchemy URL such as {DEFAULT_PG_URL} (driver {', '.join(PG_DRIVERS)}), "
         f"or '{EMBEDDED}'"
     )
-    try:
-        url = make_url(text)
-    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
-        raise BadInput(PG_URL_VARIABLE, text, "not a database URL", accepted) from None
-    if url.drivername not in PG_DRIVERS:
-        raise BadInput(PG_URL_VARIABLE, text, f"driver {url.drivername!r}", accepted)
-    if url.port is not None and not 0 < url.port < 65536:
-        raise BadInput(PG_URL_VARIABLE, text, f"port {url.port} is out of range", accepted)
+    url = _server_url(PG_URL_VARIABLE, text, PG_DRIVERS, accepted)
     # Always the asyncpg driver: a bare `postgresql://` means whatever SQLAlchemy defaults to
     # (psycopg2 in 2.0, psycopg in 2.1), and nothing in the harness depends on that choice.
     return url.set(drivername="postgresql+asyncpg")
+
+
+def _server_url(variable: str, text: str, drivers: Collection[str], accepted: str) -> URL:
+    """`text` as a URL with one of `drivers` and a port in range, or BadInput naming
+    `variable`: the checks both servers' variables share."""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
+        raise BadInput(variable, text, "not a database URL", accepted) from None
+    if url.drivername not in drivers:
+        raise BadInput(variable, text, f"driver {url.drivername!r}", accepted)
+    if url.port is not None and not 0 < url.port < 65536:
+        raise BadInput(variable, text, f"port {url.port} is out of range", accepted)
+    return url
 
 
 def check_mariadb_url(value: str | None) -> URL:
@@ -122,14 +129,7 @@ def check_mariadb_url(value: str | None) -> URL:
     accepted = (
         f"a SQLAlchemy URL such as {DEFAULT_MARIADB_URL} (driver {', '.join(MARIADB_DRIVERS)})"
     )
-    try:
-        url = make_url(text)
-    except (ArgumentError, ValueError):  # not a URL; a port that is not a number
-        raise BadInput(MARIADB_URL_VARIABLE, text, "not a database URL", accepted) from None
-    if url.drivername not in MARIADB_DRIVERS:
-        raise BadInput(MARIADB_URL_VARIABLE, text, f"driver {url.drivername!r}", accepted)
-    if url.port is not None and not 0 < url.port < 65536:
-        raise BadInput(MARIADB_URL_VARIABLE, text, f"port {url.port} is out of range", accepted)
+    url = _server_url(MARIADB_URL_VARIABLE, text, MARIADB_DRIVERS, accepted)
     # `mariadb+aiomysql` makes SQLAlchemy refuse a MySQL server; `mysql+` works on both.
     return url.set(drivername=MARIADB_DRIVER)
 

@@ -134,35 +134,38 @@ def check_mariadb_url(value: str | None) -> URL:
     return url.set(drivername=MARIADB_DRIVER)
 
 
-def mariadb_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:
-    """Whether something accepts a TCP connection (or a Unix socket) where `url` points."""
-    unix_socket = url.query.get("unix_socket")
+def _answers(host: str, port: int, unix_path: str | None, timeout_s: float) -> bool:
+    """Whether something accepts a connection on the Unix socket `unix_path` (when given) or
+    at host:port, within `timeout_s`."""
     try:
-        if isinstance(unix_socket, str):
+        if unix_path is not None:
             with socket.socket(socket.AF_UNIX) as unix:
                 unix.settimeout(timeout_s)
-                unix.connect(unix_socket)
-            return True
-        socket.create_connection((url.host or "127.0.0.1", url.port or 3306), timeout_s).close()
+                unix.connect(unix_path)
+        else:
+            socket.create_connection((host, port), timeout_s).close()
     except OSError:
         return False
     return True
+
+
+def mariadb_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:
+    """Whether something accepts a TCP connection (or a Unix socket) where `url` points."""
+    unix_socket = url.query.get("unix_socket")
+    path = unix_socket if isinstance(unix_socket, str) else None
+    return _answers(url.host or "127.0.0.1", url.port or 3306, path, timeout_s)
 
 
 def postgres_answers(url: URL, timeout_s: float = PG_PROBE_TIMEOUT_S) -> bool:
     """Whether something accepts a TCP connection (or a Unix socket) where `url` points."""
     socket_dir = url.query.get("host")
-    try:
-        if isinstance(socket_dir, str) and socket_dir.startswith("/"):
-            path = f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
-            with socket.socket(socket.AF_UNIX) as unix:
-                unix.settimeout(timeout_s)
-                unix.connect(path)
-            return True
-        socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout_s).close()
-    except OSError:
-        return False
-    return True
+    port = url.port or 5432
+    path = (
+        f"{socket_dir}/.s.PGSQL.{port}"
+        if isinstance(socket_dir, str) and socket_dir.startswith("/")
+        else None
+    )
+    return _answers(url.host or "127.0.0.1", port, path, timeout_s)
 
 
 def _probe_writable(directory: Path) -> str | None:

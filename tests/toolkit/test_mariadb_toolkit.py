@@ -212,9 +212,10 @@ def test_a_deadlock_is_1213_sync(sync_engine: Engine) -> None:
             except DBAPIError as error:
                 errors.append(error)
 
+        # Whichever request reaches the server first waits; the other closes the cycle, and
+        # InnoDB picks its victim at once: no need to wait for the first one to be waiting.
         waiter = threading.Thread(target=lock, args=(first, 2))
         waiter.start()
-        time.sleep(0.2)  # the first connection is waiting for row 2 now
         lock(second, 1)
         waiter.join(timeout=LOCK_WAIT_REPORTED_WITHIN_S)
         assert not waiter.is_alive()

@@ -56,11 +56,15 @@ async def run_matrix(
     scenarios: Sequence[Scenario],
     progress: Callable[[CaseResult], None] | None = None,
     stateful: StatefulSearch | None = None,
+    open_targets: int | None = None,
 ) -> MatrixRun:
     """Run every case; an unreachable Postgres skips its cells, or raises under CI.
 
     With `stateful`, each cell also gets one Hypothesis search (scenario `stateful`), each in a
-    worker process. Results keep the order database, wiring, scenario whatever ran first."""
+    worker process. Results keep the order database, wiring, scenario whatever ran first.
+    `open_targets` bounds how many targets (each with its app's connection pool) are open at
+    once on each database, for isolated targets: many wirings whose apps leak connections,
+    all side by side, would exhaust a server's max_connections; None opens every shard at once."""
     run = MatrixRun(target=factory.name)
     started = time.perf_counter()
     with ExitStack() as pools:
@@ -69,7 +73,11 @@ async def run_matrix(
             from scenarios.stateful.matrix_case import search_process_pool
 
             pool = pools.enter_context(
-                search_process_pool(len(wirings) * len(databases), [type(factory).__module__])
+                search_process_pool(
+                    len(wirings) * len(databases),
+                    [type(factory).__module__],
+                    workers=stateful.workers,
+                )
             )
 
         def branch(kind: str) -> Coroutine[Any, Any, list[CaseResult]]:
@@ -82,6 +90,7 @@ async def run_matrix(
                 progress=progress,
                 stateful=stateful,
                 pool=pool,
+                open_targets=open_targets,
             )
 
         if not isolated_targets(factory):
@@ -125,6 +134,7 @@ async def _run_database(
     progress: Callable[[CaseResult], None] | None,
     stateful: StatefulSearch | None = None,
     pool: Executor | None = None,
+    open_targets: int | None = None,
 ) -> list[CaseResult]:
     results: list[CaseResult] = []
     server_version = ""
@@ -166,18 +176,21 @@ async def _run_database(
             # Wirings run side by side, each in CASE_SHARDS shards with a scratch database of its
             # own (the first shard takes the one opened above): a bounded lock wait (two_sessions
             # on SQLite waits out the busy timeout in most cases) no longer holds up other cases.
+            # At most `open_targets` of them at once, each later shard on a database it opens.
             shards = [
                 (wiring, part) for wiring in wirings for part in shard(scenarios, CASE_SHARDS)
             ]
-            more = await asyncio.gather(
-                *(stack.enter_async_context(open_scratch_database(kind)) for _ in shards[1:])
-            )
-            own = [database, *more][: len(shards)]  # no shard at all: `-k stateful` alone
+            gate = asyncio.Semaphore(open_targets or max(1, len(shards)))
+
+            async def run_shard(wiring: str, part: list[Scenario], first: bool) -> list[CaseResult]:
+                async with gate:
+                    if first:
+                        return await _run_wiring(factory, wiring, database, part)
+                    async with open_scratch_database(kind) as own:
+                        return await _run_wiring(factory, wiring, own, part)
+
             per_shard = await asyncio.gather(
-                *(
-                    _run_wiring(factory, wiring, db, part)
-                    for (wiring, part), db in zip(shards, own, strict=True)
-                )
+                *(run_shard(wiring, part, i == 0) for i, (wiring, part) in enumerate(shards))
             )
         else:  # one target open at a time
             per_shard = [

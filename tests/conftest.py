@@ -38,7 +38,7 @@ from scenarios.inputs import EXIT_BAD_INPUT, BadInput, check_environment
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.scenario import load_pack
 from tests.tiers import mark_slow_tests, slow_tests_deselected
-from tests.whole_matrix import run_once_per_test_run, worker_id
+from tests.whole_matrix import OPEN_TARGETS, run_once_per_test_run, worker_id
 
 pytest_plugins = ["pytester"]
 
@@ -118,7 +118,7 @@ def database(request: pytest.FixtureRequest) -> Database:
 
 @pytest_asyncio.fixture(scope="session")
 async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRun:
-    """One run of the whole pack on the reference app (every wiring, SQLite and Postgres; no
+    """One run of the whole pack on the reference app (every wiring on every database; no
     stateful search), shared by the tests that only read it: the report's page and the pack's
     proof that it can fail. A full matrix is the suite's most expensive fixture: it runs once
     per test run, under pytest-xdist too (tests/whole_matrix.py); the pack's own pytest items
@@ -129,7 +129,11 @@ async def reference_matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRu
         tmp_path_factory,
         "reference-matrix",
         lambda: run_matrix(
-            TARGET, wirings=list(TARGET.wirings), databases=list(KINDS), scenarios=load_pack()
+            TARGET,
+            wirings=list(TARGET.wirings),
+            databases=list(KINDS),
+            scenarios=load_pack(),
+            open_targets=OPEN_TARGETS,
         ),
     )
 

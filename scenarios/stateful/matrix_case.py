@@ -33,8 +33,12 @@ _ONE_SEARCH_AT_A_TIME = threading.Lock()
 SEARCH_MODULES = ("scenarios.stateful.matrix_case",)
 
 
-def search_process_pool(searches: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
-    """Worker processes for the matrix's searches, one per core at most.
+def search_process_pool(
+    searches: int, preload: Sequence[str] = (), *, workers: int | None = None
+) -> ProcessPoolExecutor:
+    """Worker processes for the matrix's searches: `workers`, else one per core, at most one
+    per search. More than the cores pays where the searches mostly wait (a MariaDB search
+    waits out InnoDB's whole-second lock timeout in each replay of a lock bug).
 
     Processes, not threads: two Hypothesis runs in threads of one process crashed CPython
     3.11's AST compiler, so in-process searches must take turns; in processes they run at once.
@@ -45,7 +49,7 @@ def search_process_pool(searches: int, preload: Sequence[str] = ()) -> ProcessPo
     CPU time (docs/benchmarks.md). The adapter's module imported cleanly in the parent; under
     `spawn` each worker imported it too, to unpickle the factory.
     """
-    workers = max(1, min(searches, os.cpu_count() or 1))
+    workers = max(1, min(searches, workers or os.cpu_count() or 1))
     context = get_context("forkserver")
     modules = [*SEARCH_MODULES, *(m for m in preload if m not in ("__main__", "__mp_main__"))]
     # Only read when the fork server starts (the first pool of a process); later pools fork
@@ -92,6 +96,8 @@ class StatefulSearch:
     max_examples: int = 10
     reports: Path | None = None
     settings_: settings | None = field(default=None, compare=False)
+    # Worker processes for the searches (search_process_pool); None: one per core.
+    workers: int | None = None
 
     def _settings(self) -> settings:
         return self.settings_ or matrix_settings(self.max_examples)

@@ -17,7 +17,7 @@ import pytest
 from scenarios.matrix import MatrixRun, run_matrix
 from scenarios.scenario import load_pack
 from scenarios.stateful import StatefulSearch
-from tests.whole_matrix import run_once_per_test_run
+from tests.whole_matrix import OPEN_TARGETS, run_once_per_test_run
 from tests.zoo.adapter import VARIANTS, ZOO
 
 # The leak variants leave connections that only the garbage collector finds; SQLAlchemy warns
@@ -25,6 +25,9 @@ from tests.zoo.adapter import VARIANTS, ZOO
 GC_OF_LEAKED_CONNECTION = "The garbage collector is trying to clean up non-checked-in connection"
 DATABASES = ("sqlite", "postgresql", "mariadb")
 SEARCH_EXAMPLES = 10  # the default matrix's
+# The zoo's searches mostly wait (each replay of a leak or lock bug on MariaDB waits out a
+# whole second), so more processes than cores run them side by side.
+SEARCH_WORKERS = 4
 
 
 def selected_variants(session: pytest.Session) -> list[str]:
@@ -43,9 +46,9 @@ def selected_variants(session: pytest.Session) -> list[str]:
 async def zoo_matrix(
     session: pytest.Session, tmp_path_factory: pytest.TempPathFactory
 ) -> MatrixRun:
-    """One matrix over the variants selected (one target open at a time; the searches of a
-    database side by side), once per test run: under pytest-xdist the first worker that needs
-    it runs it in the run's one turn for a whole matrix, the others read its result."""
+    """One matrix over the variants selected (the databases side by side, at most OPEN_TARGETS
+    targets open on each; the searches beside them), once per test run: under pytest-xdist the
+    first worker that needs it runs it, the others wait for and read its result."""
 
     async def run() -> MatrixRun:
         with warnings.catch_warnings():
@@ -55,7 +58,8 @@ async def zoo_matrix(
                 wirings=selected_variants(session),
                 databases=DATABASES,
                 scenarios=load_pack(),
-                stateful=StatefulSearch(SEARCH_EXAMPLES),
+                stateful=StatefulSearch(SEARCH_EXAMPLES, workers=SEARCH_WORKERS),
+                open_targets=OPEN_TARGETS,
             )
             gc.collect()  # now, not in some later test: the leaked sessions' connections
         return found

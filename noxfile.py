@@ -39,11 +39,14 @@ PACKAGES = ["reference_app", "scenarios", "examples", "benchmarks", "tests"]
 # each xdist worker, each pytester run) rewrote them again: 3 s of CPU to collect the suite,
 # 0.8 s for each pytest the tests start. The tests write bytecode (gitignored __pycache__/).
 PYTEST_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
-# The suite runs on pytest-xdist workers unless the arguments choose (`-n 0` is serial, `-p
-# no:xdist` too). At most 2: each worker holds its own Postgres connections, and two are what
-# stays within a server's default max_connections of 100 (whole matrices take turns:
-# tests/whole_matrix.py) and what this project's 2-core CI machine has.
-XDIST_DEFAULT = ("--numprocesses=auto", "--maxprocesses=2")
+# The suite runs on 3 pytest-xdist workers unless the arguments choose (`-n 0` is serial, `-p
+# no:xdist` too). Three on this project's 2-core machine: much of the suite waits (MariaDB's
+# whole-second lock waits, the leak checks' grace, bounded busy timeouts) rather than computes,
+# and a third worker fills the cores while the others wait (343 s on 2 workers, 305 s on 3,
+# docs/benchmarks.md). Not more: each worker holds its own Postgres connections, and the whole
+# matrices, bounded (tests/whole_matrix.py), leave 3 workers at a peak of 48 of a server's
+# default max_connections of 100.
+XDIST_DEFAULT = ("--numprocesses=3",)
 
 
 def pytest_args(posargs: list[str]) -> list[str]:
@@ -244,6 +247,6 @@ def tests_lowest(session: nox.Session) -> None:
     session.run(
         "pytest",
         "--junitxml=reports/lowest/junit-tests.xml",
-        *(session.posargs or LOWEST_VERSION_TESTS),
+        *pytest_args(session.posargs or LOWEST_VERSION_TESTS),
         env=PYTEST_ENV,
     )

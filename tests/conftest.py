@@ -213,10 +213,25 @@ def pytest_configure(config: pytest.Config) -> None:
         shutil.rmtree(reliability_parts_dir(config.rootpath), ignore_errors=True)
 
 
+# The files that take longest (test time in CI, 3 workers, 2026-12-06): pytest-xdist hands out
+# files in collection order, so these go first, and the run does not end on one worker still
+# in the zoo while the others sit idle.
+LONGEST_FIRST = (
+    "tests/zoo/test_zoo.py",  # 165 s: the zoo's whole matrix
+    "tests/stateful/test_request_histories.py",  # 141 s: the CI profile's 200-example searches
+    "tests/report/test_browser.py",  # 47 s: the reference app's whole matrix, then Chromium
+    "tests/porting/test_stateful_on_support_desk.py",  # 39 s
+    "tests/porting/test_support_desk_pack.py",  # 32 s
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark `slow` every test that is not fast (tests/tiers.py), the pack's own items included,
-    so new tests are classified by what they use, without editing them."""
+    so new tests are classified by what they use, without editing them; the longest files
+    first (each file's tests in their order)."""
     mark_slow_tests(items)
+    rank = {config.rootpath / path: place for place, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

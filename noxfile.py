@@ -121,15 +121,20 @@ def cell(session: nox.Session, wiring: str, db: str) -> None:
     )
 
 
+def install_for_tests(session: nox.Session) -> None:
+    """The project and the test group; under CI also mysqlclient. The toolkit's tests prove
+    every MariaDB/MySQL driver it reads under CI, and mysqlclient compiles against libmariadb
+    (libmariadb-dev, which .ci/run installs), so it is not in the test group a developer's
+    machine installs (there its tests skip)."""
+    install(session, "test")
+    if os.environ.get("CI"):
+        session.install("mysqlclient>=2.2")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, both databases, Hypothesis, the pack) with pytest."""
-    install(session, "test")
-    if os.environ.get("CI"):
-        # The toolkit's tests prove every MariaDB/MySQL driver it reads under CI; mysqlclient
-        # compiles against libmariadb (libmariadb-dev, which .ci/run installs), so it is not in
-        # the test group a developer's machine installs (there its tests skip).
-        session.install("mysqlclient>=2.2")
+    install_for_tests(session)
     session.run("python", "-m", "scenarios.versions", "--write", "reports/versions.txt")
     session.run(
         "pytest",
@@ -151,7 +156,7 @@ def quick(session: nox.Session) -> None:
 @nox.session(name="stress-tests", default=False)
 def stress_tests(session: nox.Session) -> None:
     """Run the suite 3 times in a row while 2 busy loops load the cores; reports/stress-tests.*."""
-    install(session, "test")
+    install_for_tests(session)
     session.run(
         "python",
         "-m",

@@ -44,8 +44,8 @@ PYTEST_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 # whole-second lock waits, the leak checks' grace, bounded busy timeouts) rather than computes,
 # and a third worker fills the cores while the others wait (343 s on 2 workers, 305 s on 3,
 # docs/benchmarks.md). Not more: each worker holds its own Postgres connections, and the whole
-# matrices, bounded (tests/whole_matrix.py), leave 3 workers at a peak of 48 of a server's
-# default max_connections of 100.
+# matrices, bounded (tests/whole_matrix.py), leave 3 workers at a peak of 48 to 61 of a
+# server's default max_connections of 100.
 XDIST_DEFAULT = ("--numprocesses=3",)
 
 

@@ -4,8 +4,9 @@ environment of the parent when its pool was made, as a spawned worker did."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import time
+import threading
 
 import pytest
 
@@ -29,15 +30,21 @@ def test_a_worker_has_the_environment_of_its_pool_not_of_the_fork_server(
         assert pool.submit(_read, MARK).result(timeout=60) == "set after the fork server started"
 
 
-def _pid_after_a_while() -> int:
-    time.sleep(0.2)  # long enough that each task finds the others' workers busy
+def _pid_once_all_arrive(arrived: threading.Barrier) -> int:
+    # Returns only once `parties` tasks wait at once: each in a process of its own.
+    arrived.wait(timeout=60)
     return os.getpid()
 
 
 def test_workers_sets_how_many_processes_run_the_searches_never_more_than_searches() -> None:
-    with search_process_pool(6, workers=3) as pool:
-        pids = {f.result(timeout=60) for f in [pool.submit(_pid_after_a_while) for _ in range(6)]}
-    assert len(pids) == 3
-    with search_process_pool(2, workers=5) as pool:
-        pids = {f.result(timeout=60) for f in [pool.submit(_pid_after_a_while) for _ in range(4)]}
-    assert len(pids) == 2
+    with multiprocessing.Manager() as manager:
+        three = manager.Barrier(3)
+        with search_process_pool(6, workers=3) as pool:
+            futures = [pool.submit(_pid_once_all_arrive, three) for _ in range(6)]
+            pids = {f.result(timeout=60) for f in futures}
+        assert len(pids) == 3
+        two = manager.Barrier(2)
+        with search_process_pool(2, workers=5) as pool:
+            futures = [pool.submit(_pid_once_all_arrive, two) for _ in range(4)]
+            pids = {f.result(timeout=60) for f in futures}
+        assert len(pids) == 2

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, find, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import NoSuchExample
 from pydantic import TypeAdapter, ValidationError
 
 from reference_app.api.schemas import MAX_CONTENT_CHARS, MessageIn
@@ -82,3 +83,16 @@ def test_user_texts_include_emoji_and_astral_characters() -> None:
 )
 def test_every_kind_of_bad_input_is_generated(kind: str) -> None:
     assert find(bad_inputs(), lambda bad: bad.kind == kind, settings=FIND_UNTIMED).kind == kind
+
+
+
+def test_an_oversized_input_is_too_long_even_once_stripped() -> None:
+    """An app that counts stripped text (the StrictApp of test_search_options.py) accepted
+    ' 0 0 ... 0' of 65 code points under a bound of 64, and the search called it a gap: no
+    oversized input may be that short once stripped (Hypothesis searches for one)."""
+    with pytest.raises(NoSuchExample):
+        find(
+            bad_inputs(64, 10),
+            lambda bad: bad.kind == "oversized" and len(bad.content.strip()) <= 64,
+            settings=hypothesis_settings(UNTIMED, database=None, max_examples=2000),
+        )

@@ -85,7 +85,6 @@ def test_every_kind_of_bad_input_is_generated(kind: str) -> None:
     assert find(bad_inputs(), lambda bad: bad.kind == kind, settings=FIND_UNTIMED).kind == kind
 
 
-
 def test_an_oversized_input_is_too_long_even_once_stripped() -> None:
     """An app that counts stripped text (the StrictApp of test_search_options.py) accepted
     ' 0 0 ... 0' of 65 code points under a bound of 64, and the search called it a gap: no
